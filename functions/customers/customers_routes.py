@@ -1,0 +1,72 @@
+"""Staff routes for the customer record: thin translations between HTTP and the customer service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from pydantic import ValidationError
+
+from crm_core.errors import Invalid
+from crm_core.http import actor, validation_fields
+from crm_core.models.customer import (
+    Customer,
+    CustomerCreate,
+    CustomerPage,
+    CustomerPatch,
+    HistoryPage,
+    SearchParams,
+)
+from crm_core.wiring import customer_service
+
+router = Router()
+CustomerId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="the customer's id")]
+
+
+@router.post("/customers", status_code=201, tags=["customers"],
+             summary="Create an individual or organization customer")
+def create_customer(customer: Annotated[CustomerCreate, Body()]) -> Customer:
+    return customer_service().create(customer, actor(router))  # type: ignore[arg-type]
+
+
+@router.get("/customers", tags=["customers"], summary="Search customers")
+def search_customers(
+    q: Annotated[str | None, Query(description="keywords; each must start a word of a searched field")] = None,
+    fields: Annotated[str | None, Query(description="comma-separated columns q searches (default: all)")] = None,
+    registered_within_days: Annotated[int | None, Query(description="registered in the last N days")] = None,
+    type: Annotated[str | None, Query(description="individual or organization")] = None,  # noqa: A002
+    status: Annotated[str | None, Query(description="active, enrolled, inactive or merged")] = None,
+    assigned_to: Annotated[str | None, Query(description="staff username")] = None,
+    limit: Annotated[int | None, Query(description="page size (capped)")] = None,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> CustomerPage:
+    raw = {"q": q, "registered_within_days": registered_within_days, "type": type, "status": status,
+           "assigned_to": assigned_to, "limit": limit, "cursor": cursor,
+           "fields": [f.strip() for f in fields.split(",") if f.strip()] if fields else None}
+    try:
+        params = SearchParams.model_validate({k: v for k, v in raw.items() if v is not None})
+    except ValidationError as exc:
+        raise Invalid("the search has invalid parameters",
+                      fields=validation_fields(exc.errors())) from None  # type: ignore[arg-type]
+    return customer_service().search(params)
+
+
+@router.get("/customers/<customer_id>", tags=["customers"], summary="Get one customer")
+def get_customer(customer_id: CustomerId) -> Customer:
+    return customer_service().get(customer_id)
+
+
+@router.patch("/customers/<customer_id>", tags=["customers"],
+              summary="Edit a customer (needs the current version; username cannot change)")
+def patch_customer(customer_id: CustomerId, changes: Annotated[CustomerPatch, Body()]) -> Customer:
+    return customer_service().patch(customer_id, changes, actor(router))
+
+
+@router.get("/customers/<customer_id>/history", tags=["customers"], summary="Change history, newest first")
+def customer_history(
+    customer_id: CustomerId,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query()] = None,
+) -> HistoryPage:
+    return customer_service().history(customer_id, limit, cursor)

@@ -1,0 +1,1 @@
+"""Shared domain, data access and adapters for the customer workflow functions."""

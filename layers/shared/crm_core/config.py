@@ -1,0 +1,52 @@
+"""Configuration read from the environment that template.yaml sets, validated once per cold start.
+
+This is the only module that reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from crm_core.errors import ConfigurationError
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = Field(min_length=3, description="the customers table (single-table design)")
+    cursor_signing_key: str = Field(min_length=16, description="HMAC key that signs pagination cursors")
+    stage: str = "dev"
+    max_page_size: int = Field(default=100, ge=1, le=1000)
+    default_page_size: int = Field(default=25, ge=1, le=1000)
+    cursor_ttl_seconds: int = Field(default=3600, ge=60)
+    aws_max_attempts: int = Field(default=5, ge=1, le=20)
+
+
+_ENV = {
+    "table_name": "TABLE_NAME",
+    "cursor_signing_key": "CURSOR_SIGNING_KEY",
+    "stage": "STAGE",
+    "max_page_size": "MAX_PAGE_SIZE",
+    "default_page_size": "DEFAULT_PAGE_SIZE",
+    "cursor_ttl_seconds": "CURSOR_TTL_SECONDS",
+    "aws_max_attempts": "AWS_MAX_ATTEMPTS",
+}
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    values = {field: env[name] for field, name in _ENV.items() if name in env}
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_ENV[str(e['loc'][0])]}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"invalid configuration: {problems}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read on first use (cold start) and kept."""
+    return load_settings()

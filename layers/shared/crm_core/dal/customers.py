@@ -1,0 +1,292 @@
+"""The customers table: one DynamoDB table, several item kinds (single-table design).
+
+Items (``PK`` / ``SK``), and the access pattern each serves:
+
+| item | PK | SK | other keys | serves |
+| --- | --- | --- | --- | --- |
+| profile | ``CUST#<id>`` | ``PROFILE`` | GSI1 ``REG#<yyyy-mm>`` / ``<id>``; GSI2 ``DEDUPE#<name|postcode>`` / ``<id>`` | get by id; "registered in the last N days"; duplicate warning |
+| staff assignment | ``CUST#<id>`` | ``STAFF#<user>`` | GSI1 ``STAFF#<user>`` / ``<id>`` | filter by assigned staff |
+| history entry | ``CUST#<id>`` | ``HIST#<iso time>#<n>`` | | change history, newest first |
+| number lookup | ``CUSTNO#<number>`` | ``CUSTNO`` | | find by customer number (BatchGet-able) |
+| username claim | ``USERNAME#<username>`` | ``CLAIM`` | | username unique (conditional put in the create transaction) |
+| email claim | ``EMAIL#<email>`` | ``CLAIM`` | | duplicate warning; match by email; the account a reset mail goes to |
+| search term | ``TERM#<first 2 chars>`` | ``<term>#<field>#<id>`` | | keyword search: a Query with ``begins_with`` reads only the matches |
+| counter | ``COUNTER`` | ``customer_number`` | | allocates customer numbers (blocks of many for imports) |
+
+Every ``id`` is a ULID, so sorting ids sorts by registration time. Nothing here scans the table.
+GSI1 projects ``type`` and ``status`` so listings filter without reading profiles.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from crm_core.clock import iso
+from crm_core.dal.dynamo import (
+    batch_get,
+    cancellation_codes,
+    error_code,
+    from_item,
+    key,
+    query_all,
+    raise_if_throttled,
+    to_item,
+)
+from crm_core.errors import RetryLater
+from crm_core.ids import id_time, min_id_at, new_id
+from crm_core.models.customer import Customer, HistoryEntry
+
+PROFILE = "PROFILE"
+CLAIM = "CLAIM"
+FIRST_CUSTOMER_NUMBER = 100_000
+Term = tuple[str, str]  # (term, field)
+
+
+class ClaimTaken(Exception):
+    def __init__(self, kind: str, value: str) -> None:
+        super().__init__(f"{kind} {value!r} is taken")
+        self.kind = kind
+        self.value = value
+
+
+class StaleVersion(Exception):
+    pass
+
+
+class CustomerMissing(Exception):
+    pass
+
+
+def customer_pk(customer_id: str) -> str:
+    return f"CUST#{customer_id}"
+
+
+def claim_pk(kind: str, value: str) -> str:
+    return f"{kind.upper()}#{value}"
+
+
+def term_key(term: str, field: str, customer_id: str) -> dict[str, Any]:
+    return key(f"TERM#{term[:2]}", f"{term}#{field}#{customer_id}")
+
+
+def registration_bucket(moment: datetime) -> str:
+    return f"REG#{moment:%Y-%m}"
+
+
+class CustomerRepository:
+    def __init__(self, ddb: Any, table: str) -> None:
+        self._ddb = ddb
+        self._table = table
+
+    # ---- reads -------------------------------------------------------------------------------------
+
+    def get(self, customer_id: str, consistent: bool = False) -> Customer | None:
+        try:
+            answer = self._ddb.get_item(TableName=self._table, Key=key(customer_pk(customer_id), PROFILE),
+                                        ConsistentRead=consistent)
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+        item = answer.get("Item")
+        return _customer(item) if item else None
+
+    def get_many(self, ids: list[str]) -> dict[str, Customer]:
+        keys = [key(customer_pk(i), PROFILE) for i in dict.fromkeys(ids)]
+        return {c.id: c for c in (_customer(item) for item in batch_get(self._ddb, self._table, keys))}
+
+    def types_and_statuses(self, ids: list[str]) -> dict[str, tuple[str, str]]:
+        keys = [key(customer_pk(i), PROFILE) for i in dict.fromkeys(ids)]
+        items = batch_get(self._ddb, self._table, keys, projection="id, #t, #s", names={"#t": "type", "#s": "status"})
+        return {i["id"]["S"]: (i["type"]["S"], i["status"]["S"]) for i in items}
+
+    def claim_owner(self, kind: str, value: str) -> str | None:
+        answer = self._ddb.get_item(TableName=self._table, Key=key(claim_pk(kind, value), CLAIM))
+        item = answer.get("Item")
+        return item["customer_id"]["S"] if item else None
+
+    def with_dedupe_key(self, dedupe: str) -> list[str]:
+        items = query_all(self._ddb, TableName=self._table, IndexName="GSI2",
+                          KeyConditionExpression="GSI2PK = :pk",
+                          ExpressionAttributeValues={":pk": {"S": f"DEDUPE#{dedupe}"}})
+        return [i["GSI2SK"]["S"] for i in items]
+
+    def term_matches(self, word: str, fields: set[str]) -> set[str]:
+        """Ids of customers with a term in ``fields`` that starts with ``word``."""
+        items = query_all(self._ddb, TableName=self._table,
+                          KeyConditionExpression="PK = :pk AND begins_with(SK, :w)",
+                          ExpressionAttributeValues={":pk": {"S": f"TERM#{word[:2]}"}, ":w": {"S": word}},
+                          ProjectionExpression="SK")
+        found = set()
+        for item in items:
+            _, field, customer_id = item["SK"]["S"].rsplit("#", 2)
+            if field in fields:
+                found.add(customer_id)
+        return found
+
+    def registered_since(self, since: datetime, until: datetime) -> dict[str, tuple[str, str]]:
+        """Customers registered in ``[since, until]``, with their type and status, from GSI1's month buckets."""
+        found: dict[str, tuple[str, str]] = {}
+        month = datetime(since.year, since.month, 1, tzinfo=since.tzinfo)
+        while month <= until:
+            items = query_all(self._ddb, TableName=self._table, IndexName="GSI1",
+                              KeyConditionExpression="GSI1PK = :pk AND GSI1SK >= :low",
+                              ExpressionAttributeValues={":pk": {"S": registration_bucket(month)},
+                                                         ":low": {"S": min_id_at(since)}})
+            for item in items:
+                found[item["GSI1SK"]["S"]] = (item["type"]["S"], item["status"]["S"])
+            month = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=month.tzinfo)
+        return found
+
+    def assigned_to(self, staff_user: str) -> set[str]:
+        items = query_all(self._ddb, TableName=self._table, IndexName="GSI1",
+                          KeyConditionExpression="GSI1PK = :pk",
+                          ExpressionAttributeValues={":pk": {"S": f"STAFF#{staff_user}"}})
+        return {i["GSI1SK"]["S"] for i in items}
+
+    def history(self, customer_id: str, limit: int, after: str | None) -> tuple[list[HistoryEntry], str | None]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :h)",
+            "ExpressionAttributeValues": {":pk": {"S": customer_pk(customer_id)}, ":h": {"S": "HIST#"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if after:
+            request["ExclusiveStartKey"] = key(customer_pk(customer_id), after)
+        try:
+            answer = self._ddb.query(**request)
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+        entries = [HistoryEntry.model_validate(from_item(i)["entry"]) for i in answer.get("Items", [])]
+        last = answer.get("LastEvaluatedKey")
+        return entries, (last["SK"]["S"] if last else None)
+
+    # ---- writes ------------------------------------------------------------------------------------
+
+    def allocate_numbers(self, count: int = 1) -> range:
+        """Reserve ``count`` consecutive customer numbers with one atomic update."""
+        try:
+            answer = self._ddb.update_item(
+                TableName=self._table, Key=key("COUNTER", "customer_number"),
+                UpdateExpression="SET #v = if_not_exists(#v, :start) + :n",
+                ExpressionAttributeNames={"#v": "value"},
+                ExpressionAttributeValues={":start": {"N": str(FIRST_CUSTOMER_NUMBER)}, ":n": {"N": str(count)}},
+                ReturnValues="UPDATED_NEW")
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+        last = int(answer["Attributes"]["value"]["N"])
+        return range(last - count + 1, last + 1)
+
+    def create(self, customer: Customer, terms: set[Term], entry: HistoryEntry, claims: dict[str, str],
+               dedupe: str | None) -> None:
+        """Write a new customer, its lookups, claims, search terms and first history entry atomically."""
+        actions: list[tuple[str | None, dict[str, Any]]] = [
+            (None, _put(self._table, self._profile_item(customer, dedupe), "attribute_not_exists(PK)")),
+            (None, _put(self._table, {"PK": f"CUSTNO#{customer.customer_number}", "SK": "CUSTNO",
+                                      "customer_id": customer.id}, "attribute_not_exists(PK)")),
+        ]
+        actions += [(kind, _put(self._table, _claim_item(kind, value, customer.id), "attribute_not_exists(PK)"))
+                    for kind, value in claims.items()]
+        actions += [(None, _put(self._table, _staff_item(customer.id, user))) for user in customer.assigned_staff]
+        actions += [(None, _put(self._table, _term_item(t, f, customer.id))) for t, f in sorted(terms)]
+        actions.append((None, _put(self._table, _history_item(customer.id, entry))))
+        self._transact(actions, claims)
+
+    def update(self, before: Customer, after: Customer, terms_before: set[Term], terms_after: set[Term],
+               entry: HistoryEntry, claim: dict[str, str], release: dict[str, str], dedupe: str | None) -> None:
+        """Replace the profile if its version is still ``before.version``, with every index change, at once."""
+        table = self._table
+        actions: list[tuple[str | None, dict[str, Any]]] = [
+            (None, _put(table, self._profile_item(after, dedupe), "#v = :v",
+                        names={"#v": "version"}, values={":v": {"N": str(before.version)}})),
+        ]
+        actions += [(kind, _put(table, _claim_item(kind, value, after.id), "attribute_not_exists(PK)"))
+                    for kind, value in claim.items()]
+        actions += [(None, _delete(table, key(claim_pk(kind, value), CLAIM), "customer_id = :me",
+                                   values={":me": {"S": after.id}})) for kind, value in release.items()]
+        old_staff, new_staff = set(before.assigned_staff), set(after.assigned_staff)
+        actions += [(None, _delete(table, key(customer_pk(after.id), f"STAFF#{u}"))) for u in old_staff - new_staff]
+        actions += [(None, _put(table, _staff_item(after.id, u))) for u in new_staff - old_staff]
+        actions += [(None, _delete(table, term_key(t, f, after.id))) for t, f in sorted(terms_before - terms_after)]
+        actions += [(None, _put(table, _term_item(t, f, after.id))) for t, f in sorted(terms_after - terms_before)]
+        actions.append((None, _put(table, _history_item(after.id, entry))))
+        self._transact(actions, claim)
+
+    def _transact(self, actions: list[tuple[str | None, dict[str, Any]]], claims: dict[str, str]) -> None:
+        if len(actions) > 100:
+            raise ValueError(f"{len(actions)} actions exceed DynamoDB's 100 per transaction")
+        try:
+            self._ddb.transact_write_items(TransactItems=[a for _, a in actions])
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise_if_throttled(exc)
+                raise
+            codes = cancellation_codes(exc)
+            for (kind, _), code in zip(actions, codes, strict=False):
+                if code == "ConditionalCheckFailed":
+                    if kind is not None:
+                        raise ClaimTaken(kind, claims[kind]) from exc
+                    raise StaleVersion() from exc
+            if any(c in ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict") for c in codes):
+                raise RetryLater("the customer is being changed by another request; retry shortly") from exc
+            raise
+
+    def _profile_item(self, customer: Customer, dedupe: str | None) -> dict[str, Any]:
+        record = customer.model_dump(mode="json", exclude_none=True)
+        record.update({"PK": customer_pk(customer.id), "SK": PROFILE, "entity": "customer",
+                       "GSI1PK": registration_bucket(id_time(customer.id)), "GSI1SK": customer.id})
+        if dedupe:
+            record.update({"GSI2PK": f"DEDUPE#{dedupe}", "GSI2SK": customer.id})
+        return record
+
+
+def _customer(item: dict[str, Any]) -> Customer:
+    return Customer.model_validate(from_item(item))
+
+
+def _put(table: str, item: dict[str, Any], condition: str | None = None, names: dict[str, str] | None = None,
+         values: dict[str, Any] | None = None) -> dict[str, Any]:
+    put: dict[str, Any] = {"TableName": table, "Item": to_item(item)}
+    _conditioned(put, condition, names, values)
+    return {"Put": put}
+
+
+def _delete(table: str, item_key: dict[str, Any], condition: str | None = None,
+            values: dict[str, Any] | None = None) -> dict[str, Any]:
+    delete: dict[str, Any] = {"TableName": table, "Key": item_key}
+    _conditioned(delete, condition, None, values)
+    return {"Delete": delete}
+
+
+def _conditioned(action: dict[str, Any], condition: str | None, names: dict[str, str] | None,
+                 values: dict[str, Any] | None) -> None:
+    if condition:
+        action["ConditionExpression"] = condition
+    if names:
+        action["ExpressionAttributeNames"] = names
+    if values:
+        action["ExpressionAttributeValues"] = values
+
+
+def _claim_item(kind: str, value: str, customer_id: str) -> dict[str, Any]:
+    return {"PK": claim_pk(kind, value), "SK": CLAIM, "customer_id": customer_id}
+
+
+def _staff_item(customer_id: str, user: str) -> dict[str, Any]:
+    return {"PK": customer_pk(customer_id), "SK": f"STAFF#{user}", "GSI1PK": f"STAFF#{user}", "GSI1SK": customer_id}
+
+
+def _term_item(term: str, field: str, customer_id: str) -> dict[str, Any]:
+    k = term_key(term, field, customer_id)
+    return {"PK": k["PK"]["S"], "SK": k["SK"]["S"], "customer_id": customer_id}
+
+
+def _history_item(customer_id: str, entry: HistoryEntry) -> dict[str, Any]:
+    return {"PK": customer_pk(customer_id), "SK": f"HIST#{iso(entry.at)}#{new_id()[-6:]}",
+            "entry": entry.model_dump(mode="json")}
+

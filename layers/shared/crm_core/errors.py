@@ -1,0 +1,72 @@
+"""Domain errors. Services raise these; the API maps them to HTTP in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ConfigurationError(RuntimeError):
+    """The function's environment is missing or invalid: a deployment fault, not a client one."""
+
+
+class DomainError(Exception):
+    """An error a client can act on. ``status`` is the HTTP status the API answers with."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, fields: list[dict[str, str]] | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or []
+        self.details = details
+
+
+class BadRequest(DomainError):
+    status = 400
+    code = "bad_request"
+
+
+class InvalidCursor(BadRequest):
+    code = "invalid_cursor"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class UsernameTaken(Conflict):
+    code = "username_taken"
+
+
+class VersionConflict(Conflict):
+    code = "version_conflict"
+
+
+class DuplicateCustomer(Conflict):
+    """Same email, or same name and postcode, as an existing customer; creation may be confirmed."""
+
+    code = "possible_duplicate"
+
+
+class Invalid(DomainError):
+    status = 422
+    code = "invalid"
+
+
+class RetryLater(DomainError):
+    """AWS throttled us past the retry budget; the client should retry after a pause."""
+
+    status = 503
+    code = "retry_later"
+    retry_after_seconds = 2
+
+
+def field_error(field: str, message: str) -> dict[str, str]:
+    return {"field": field, "message": message}

@@ -1,0 +1,191 @@
+"""The customer record: what clients send, what is stored, what the API answers."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from crm_core.text import SEARCH_FIELDS
+
+CustomerType = Literal["individual", "organization"]
+CustomerStatus = Literal["active", "enrolled", "inactive", "merged"]
+SearchField = Literal["name", "customer_number", "email", "phone", "username", "postcode", "organization"]
+assert set(SearchField.__args__) == set(SEARCH_FIELDS)  # type: ignore[attr-defined]
+
+_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_PHONE = re.compile(r"^\+?[0-9 ()./-]+$")
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _no_control_chars(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters or line breaks")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("is not a valid email address")
+    local, domain = value.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
+
+
+def _phone(value: str) -> str:
+    digits = sum(ch.isdigit() for ch in value)
+    if not _PHONE.match(value) or not 6 <= digits <= 20:
+        raise ValueError("must be 6 to 20 digits, optionally with +, spaces, brackets, dots or dashes")
+    return value
+
+
+def _username(value: str) -> str:
+    lowered = value.lower()
+    if not _USERNAME.match(lowered):
+        raise ValueError("must be 3 to 64 characters: letters, digits, '.', '_', '-' or '@', starting with a letter or digit")
+    return lowered
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_no_control_chars)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_control_chars)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_phone)]
+Username = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_username)]
+Country = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{2}$")]
+StaffUser = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), AfterValidator(_no_control_chars)]
+AnswerValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
+Answers = Annotated[dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], AnswerValue], Field(max_length=50)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Address(Strict):
+    line1: LongText | None = None
+    line2: LongText | None = None
+    city: Text | None = None
+    county: Text | None = None
+    postcode: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)] | None = None
+    country: Country | None = Field(default=None, description="ISO 3166-1 alpha-2 code, e.g. GB")
+
+
+class _CustomerFields(Strict):
+    username: Username | None = Field(default=None, description="unique across customers; cannot change once saved")
+    email: Email | None = None
+    phone: Phone | None = None
+    address: Address | None = None
+    answers: Answers = Field(default_factory=dict, description="answers to the configurable customer questions")
+    assigned_staff: Annotated[list[StaffUser], Field(max_length=2)] = Field(
+        default_factory=list, description="at most two staff users tied to the customer"
+    )
+    confirm_duplicate: bool = Field(
+        default=False, description="create even though a customer with the same email, or name and postcode, exists"
+    )
+
+
+class IndividualCreate(_CustomerFields):
+    type: Literal["individual"]
+    first_name: Text
+    last_name: Text
+    organization_name: LongText | None = Field(default=None, description="the organisation the person belongs to")
+
+
+class OrganizationCreate(_CustomerFields):
+    type: Literal["organization"]
+    organization_name: LongText
+
+
+CustomerCreate = Annotated[IndividualCreate | OrganizationCreate, Field(discriminator="type")]
+
+
+class CustomerPatch(Strict):
+    """Only the fields present change; ``null`` clears an optional field."""
+
+    version: int = Field(ge=1, description="the version you read; a stale one is refused with 409")
+    first_name: Text | None = None
+    last_name: Text | None = None
+    organization_name: LongText | None = None
+    username: Username | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    address: Address | None = None
+    answers: Answers | None = None
+    assigned_staff: Annotated[list[StaffUser], Field(max_length=2)] | None = None
+    confirm_duplicate: bool = False
+
+
+class Customer(BaseModel):
+    """A stored customer, as the API answers it."""
+
+    id: str
+    customer_number: str
+    type: CustomerType
+    status: CustomerStatus = "active"
+    first_name: str | None = None
+    last_name: str | None = None
+    organization_name: str | None = None
+    username: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: Address | None = None
+    answers: dict[str, Any] = Field(default_factory=dict)
+    assigned_staff: list[str] = Field(default_factory=list)
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    updated_by: str
+
+    @property
+    def display_name(self) -> str:
+        if self.type == "organization":
+            return self.organization_name or ""
+        return f"{self.first_name or ''} {self.last_name or ''}".strip()
+
+
+EDITABLE = ("first_name", "last_name", "organization_name", "username", "email", "phone", "address", "answers",
+            "assigned_staff")
+
+
+class FieldChange(BaseModel):
+    field: str
+    old: Any = None
+    new: Any = None
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    by: str
+    action: str
+    changes: list[FieldChange] = Field(default_factory=list)
+
+
+class DuplicateCandidate(BaseModel):
+    id: str
+    customer_number: str
+    name: str
+    reason: Literal["same_email", "same_name_and_postcode"]
+
+
+class SearchParams(Strict):
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    fields: list[SearchField] | None = None
+    registered_within_days: Annotated[int, Field(ge=1, le=366)] | None = None
+    type: CustomerType | None = None
+    status: CustomerStatus | None = None
+    assigned_to: StaffUser | None = None
+    limit: Annotated[int, Field(ge=1)] | None = None
+    cursor: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class CustomerPage(BaseModel):
+    items: list[Customer]
+    next_cursor: str | None = None
+
+
+class HistoryPage(BaseModel):
+    items: list[HistoryEntry]
+    next_cursor: str | None = None

@@ -1,0 +1,1 @@
+"""Services: the rules, taking their dependencies as arguments."""

@@ -1,0 +1,283 @@
+"""Customer rules: create with duplicate warning, edit with optimistic locking, search, history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from crm_core.clock import utcnow
+from crm_core.cursor import CursorCodec
+from crm_core.dal.customers import ClaimTaken, CustomerRepository, StaleVersion, Term
+from crm_core.errors import DuplicateCustomer, Invalid, NotFound, UsernameTaken, VersionConflict, field_error
+from crm_core.ids import format_customer_number, new_id
+from crm_core.models.customer import (
+    EDITABLE,
+    Address,
+    Customer,
+    CustomerPage,
+    CustomerPatch,
+    DuplicateCandidate,
+    FieldChange,
+    HistoryEntry,
+    HistoryPage,
+    IndividualCreate,
+    OrganizationCreate,
+    SearchParams,
+)
+from crm_core.text import (
+    SEARCH_FIELDS,
+    dedupe_key,
+    normalise_email,
+    phone_terms,
+    postcode_terms,
+    query_words,
+    words,
+)
+
+DEFAULT_WINDOW_DAYS = 30
+_TYPE_FIELDS = {"individual": ("first_name", "last_name"), "organization": ("organization_name",)}
+
+
+@dataclass(frozen=True)
+class Paging:
+    default: int
+    maximum: int
+
+
+def customer_terms(c: Customer) -> set[Term]:
+    """The (term, field) pairs that make a customer findable."""
+    by_field: dict[str, set[str]] = {
+        "name": set(words(c.first_name)) | set(words(c.last_name)) | set(words(c.organization_name)),
+        "organization": set(words(c.organization_name)),
+        "customer_number": {c.customer_number},
+        "email": set(words(c.email)),
+        "phone": phone_terms(c.phone),
+        "username": set(words(c.username)) | ({c.username} if c.username and c.username.isalnum() else set()),
+        "postcode": postcode_terms(c.address.postcode if c.address else None),
+    }
+    return {(term, field) for field, terms in by_field.items() for term in terms}
+
+
+def claims_of(c: Customer) -> dict[str, str]:
+    claims = {}
+    if c.username:
+        claims["username"] = c.username
+    if c.email:
+        claims["email"] = normalise_email(c.email)
+    return claims
+
+
+def dedupe_of(c: Customer) -> str | None:
+    return dedupe_key(c.display_name, c.address.postcode if c.address else None)
+
+
+class CustomerService:
+    def __init__(self, repo: CustomerRepository, cursors: CursorCodec, paging: Paging) -> None:
+        self._repo = repo
+        self._cursors = cursors
+        self._paging = paging
+
+    # ---- create ------------------------------------------------------------------------------------
+
+    def create(self, request: IndividualCreate | OrganizationCreate, actor: str) -> Customer:
+        now = utcnow()
+        fields = request.model_dump(exclude={"confirm_duplicate"})
+        draft = Customer(id=new_id(), customer_number="0", version=1, created_at=now, updated_at=now,
+                         created_by=actor, updated_by=actor, status="active", **fields)
+        claims = claims_of(draft)
+        if not request.confirm_duplicate:
+            self._refuse_duplicates(draft, claims.get("email"), exclude=None)
+        elif "email" in claims and self._repo.claim_owner("email", claims["email"]):
+            del claims["email"]  # the first customer with this email keeps it for matching and mail
+        number = self._repo.allocate_numbers(1)[0]
+        customer = draft.model_copy(update={"customer_number": format_customer_number(number)})
+        entry = HistoryEntry(at=now, by=actor, action="created", changes=[
+            FieldChange(field=f, new=v) for f, v in _diffable(customer).items() if v not in (None, [], {})
+        ])
+        try:
+            self._repo.create(customer, customer_terms(customer), entry, claims, dedupe_of(customer))
+        except ClaimTaken as taken:
+            raise self._claim_error(taken, customer) from None
+        return customer
+
+    def _refuse_duplicates(self, c: Customer, email: str | None, exclude: str | None) -> None:
+        found: list[DuplicateCandidate] = []
+        if email:
+            owner = self._repo.claim_owner("email", email)
+            if owner and owner != exclude:
+                found += self._candidates([owner], "same_email")
+        dedupe = dedupe_of(c)
+        if dedupe:
+            ids = [i for i in self._repo.with_dedupe_key(dedupe) if i != exclude and i not in {f.id for f in found}]
+            found += self._candidates(ids[:10], "same_name_and_postcode")
+        if found:
+            raise DuplicateCustomer(
+                "a customer with the same email, or the same name and postcode, exists; "
+                "send confirm_duplicate=true to save anyway",
+                duplicates=[d.model_dump() for d in found])
+
+    def _candidates(self, ids: list[str], reason: str) -> list[DuplicateCandidate]:
+        existing = self._repo.get_many(ids)
+        return [DuplicateCandidate(id=c.id, customer_number=c.customer_number, name=c.display_name,
+                                   reason=reason)  # type: ignore[arg-type]
+                for c in existing.values()]
+
+    def _claim_error(self, taken: ClaimTaken, c: Customer) -> Exception:
+        if taken.kind == "username":
+            return UsernameTaken(f"username {taken.value!r} is taken",
+                                 fields=[field_error("username", "is taken by another customer")])
+        owner = self._repo.claim_owner("email", taken.value)
+        return DuplicateCustomer(
+            "a customer with the same email exists; send confirm_duplicate=true to save anyway",
+            duplicates=[d.model_dump() for d in self._candidates([owner] if owner else [], "same_email")])
+
+    # ---- read --------------------------------------------------------------------------------------
+
+    def get(self, customer_id: str) -> Customer:
+        customer = self._repo.get(customer_id)
+        if customer is None:
+            raise NotFound(f"customer {customer_id} does not exist")
+        return customer
+
+    # ---- edit --------------------------------------------------------------------------------------
+
+    def patch(self, customer_id: str, patch: CustomerPatch, actor: str) -> Customer:
+        before = self._repo.get(customer_id, consistent=True)
+        if before is None:
+            raise NotFound(f"customer {customer_id} does not exist")
+        if patch.version != before.version:
+            raise _stale(before.version)
+        changes = patch.model_dump(include=patch.model_fields_set & set(EDITABLE))
+        if patch.address is not None and before.address is not None:
+            # JSON merge-patch for the address: the parts sent change, the others stay
+            changes["address"] = {**before.address.model_dump(),
+                                  **patch.address.model_dump(include=patch.address.model_fields_set)}
+        _check_patch(before, changes)
+        after = Customer.model_validate({**before.model_dump(), **changes})
+        diff = _changes(before, after)
+        if not diff:
+            return before
+        now = utcnow()
+        after = after.model_copy(update={"version": before.version + 1, "updated_at": now, "updated_by": actor})
+        old_claims, new_claims = claims_of(before), claims_of(after)
+        claim = {k: v for k, v in new_claims.items() if old_claims.get(k) != v}
+        release = {k: v for k, v in old_claims.items() if new_claims.get(k) != v}
+        if "email" in release and self._repo.claim_owner("email", release["email"]) != before.id:
+            del release["email"]  # this customer never owned that email's claim
+        if not patch.confirm_duplicate and ("email" in claim or dedupe_of(after) != dedupe_of(before)):
+            self._refuse_duplicates(after, claim.get("email"), exclude=before.id)
+        if "email" in claim and self._repo.claim_owner("email", claim["email"]) not in (None, before.id):
+            del claim["email"]
+        entry = HistoryEntry(at=now, by=actor, action="updated", changes=diff)
+        try:
+            self._repo.update(before, after, customer_terms(before), customer_terms(after), entry, claim, release,
+                              dedupe_of(after))
+        except StaleVersion:
+            current = self._repo.get(customer_id, consistent=True)
+            raise _stale(current.version if current else before.version) from None
+        except ClaimTaken as taken:
+            raise self._claim_error(taken, after) from None
+        return after
+
+    # ---- search ------------------------------------------------------------------------------------
+
+    def search(self, params: SearchParams) -> CustomerPage:
+        limit = params.limit or self._paging.default
+        if limit > self._paging.maximum:
+            raise Invalid(f"limit may be at most {self._paging.maximum}",
+                          fields=[field_error("limit", f"must be at most {self._paging.maximum}")])
+        scope = self._cursors.scope_of("customers", params.model_dump(exclude={"cursor", "limit"}))
+        after = self._cursors.decode(params.cursor, scope) if params.cursor else None
+        ids, known = self._candidates_for(params)
+        if params.type or params.status:
+            missing = [i for i in ids if i not in known]
+            known.update(self._repo.types_and_statuses(missing) if missing else {})
+            ids = {i for i in ids if i in known
+                   and (params.type is None or known[i][0] == params.type)
+                   and (params.status is None or known[i][1] == params.status)}
+        ordered = sorted((i for i in ids if after is None or i < after), reverse=True)
+        page_ids = ordered[:limit]
+        found = self._repo.get_many(page_ids) if page_ids else {}
+        items = [found[i] for i in page_ids if i in found]
+        next_cursor = self._cursors.encode(scope, page_ids[-1]) if len(ordered) > limit else None
+        return CustomerPage(items=items, next_cursor=next_cursor)
+
+    def _candidates_for(self, params: SearchParams) -> tuple[set[str], dict[str, tuple[str, str]]]:
+        known: dict[str, tuple[str, str]] = {}
+        ids: set[str] | None = None
+        if params.q:
+            keywords = query_words(params.q)
+            if not keywords:
+                raise Invalid("q needs a word of at least 2 letters or digits",
+                              fields=[field_error("q", "needs a word of at least 2 letters or digits")])
+            fields = set(params.fields or SEARCH_FIELDS)
+            for word in keywords:
+                matches = self._repo.term_matches(word, fields)
+                ids = matches if ids is None else ids & matches
+                if not ids:
+                    return set(), known
+        if params.assigned_to:
+            staff_ids = self._repo.assigned_to(params.assigned_to)
+            ids = staff_ids if ids is None else ids & staff_ids
+        window = params.registered_within_days
+        if ids is None:
+            window = window or DEFAULT_WINDOW_DAYS
+        if window:
+            now = utcnow()
+            registered = self._repo.registered_since(now - timedelta(days=window), now)
+            known.update(registered)
+            ids = set(registered) if ids is None else ids & set(registered)
+        return ids or set(), known
+
+    # ---- history -----------------------------------------------------------------------------------
+
+    def history(self, customer_id: str, limit: int | None, cursor: str | None) -> HistoryPage:
+        size = limit or self._paging.default
+        if size > self._paging.maximum:
+            raise Invalid(f"limit may be at most {self._paging.maximum}",
+                          fields=[field_error("limit", f"must be at most {self._paging.maximum}")])
+        self.get(customer_id)
+        scope = self._cursors.scope_of("history", customer_id)
+        after = self._cursors.decode(cursor, scope) if cursor else None
+        entries, last = self._repo.history(customer_id, size, after)
+        return HistoryPage(items=entries, next_cursor=self._cursors.encode(scope, last) if last else None)
+
+
+def _stale(current_version: int) -> VersionConflict:
+    return VersionConflict(
+        f"the customer was changed by someone else; it is now at version {current_version}",
+        fields=[field_error("version", "is stale")], current_version=current_version)
+
+
+def _check_patch(before: Customer, changes: dict[str, Any]) -> None:
+    problems = []
+    own = _TYPE_FIELDS[before.type]
+    for field in ("first_name", "last_name"):
+        if field in changes and before.type == "organization":
+            problems.append(field_error(field, "does not apply to an organization"))
+    for field in own:
+        if field in changes and changes[field] is None:
+            problems.append(field_error(field, f"is required for an {before.type}"))
+    if "username" in changes and before.username and changes["username"] != before.username:
+        problems.append(field_error("username", "cannot be changed once saved"))
+    if "username" in changes and changes["username"] is None and before.username:
+        problems.append(field_error("username", "cannot be removed once saved"))
+    if problems:
+        raise Invalid("the changes are not valid for this customer", fields=problems)
+    for field in ("answers", "assigned_staff"):
+        if field in changes and changes[field] is None:
+            changes[field] = {} if field == "answers" else []
+
+
+def _diffable(c: Customer) -> dict[str, Any]:
+    """Editable fields, the address flattened so history says ``address.postcode``, not the whole address."""
+    values = c.model_dump(mode="json", include=set(EDITABLE))
+    address = values.pop("address", None) or {}
+    values.update({f"address.{part}": address.get(part) for part in Address.model_fields})
+    return values
+
+
+def _changes(before: Customer, after: Customer) -> list[FieldChange]:
+    old, new = _diffable(before), _diffable(after)
+    return [FieldChange(field=f, old=old[f], new=new[f]) for f in old if old[f] != new[f]]

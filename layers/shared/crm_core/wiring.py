@@ -1,0 +1,30 @@
+"""Builds services from configuration, once per execution environment (lazily, not at import)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from crm_core.aws import client
+from crm_core.config import get_settings
+from crm_core.cursor import CursorCodec
+from crm_core.dal.customers import CustomerRepository
+from crm_core.services.customers import CustomerService, Paging
+
+
+@lru_cache(maxsize=1)
+def customer_service() -> CustomerService:
+    settings = get_settings()
+    return CustomerService(
+        CustomerRepository(client("dynamodb"), settings.table_name),
+        CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds),
+        Paging(default=settings.default_page_size, maximum=settings.max_page_size),
+    )
+
+
+def reset() -> None:
+    """Forget built services and settings (tests that change the environment)."""
+    from crm_core.aws import reset_clients
+
+    customer_service.cache_clear()
+    get_settings.cache_clear()
+    reset_clients()

@@ -1,0 +1,184 @@
+"""template.yaml read as the single source of truth for the local stack and the tests.
+
+Intrinsic functions are resolved for the local stack only as far as it needs: ``Ref`` of parameters
+and resources, ``Fn::Sub`` of those, ``Fn::If`` on the stage, and Secrets Manager dynamic references.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+_TAGS = ("Ref", "Condition", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or", "Join", "Select", "Split",
+         "FindInMap", "GetAZs", "ImportValue", "Base64", "Cidr")
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct(tag: str) -> Any:
+    name = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
+
+    def build(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if tag == "GetAtt":
+                value = str(value).split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        return {name: value}
+
+    return build
+
+
+for _tag in _TAGS:
+    _Loader.add_constructor(f"!{_tag}", _construct(_tag))
+
+
+def load(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open() as handle:
+        document: dict[str, Any] = yaml.load(handle, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    return document
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str
+    public: bool
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    code_uri: Path
+    module: str
+    attribute: str
+    environment: dict[str, str]
+    events: dict[str, Any] = field(default_factory=dict)
+
+
+class Template:
+    """What the local stack needs to know of template.yaml, with names made for one local stack."""
+
+    def __init__(self, document: dict[str, Any] | None = None, stack_name: str = "crm-local",
+                 stage: str = "local", secrets: dict[str, str] | None = None) -> None:
+        self.document = document if document is not None else load()
+        self.stack_name = stack_name
+        self.stage = stage
+        self.secrets = secrets or {}
+        self.resources: dict[str, Any] = self.document["Resources"]
+
+    def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {name: res for name, res in self.resources.items() if res["Type"] == kind}
+
+    def physical_name(self, logical_id: str) -> str:
+        return f"{self.stack_name}-{logical_id}"
+
+    # ---- intrinsic functions, locally -------------------------------------------------------------
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            (name, arg), = value.items()
+            if name == "Ref":
+                return self._ref(arg)
+            if name == "Fn::Sub":
+                return self._sub(arg)
+            if name == "Fn::If":
+                condition, yes, no = arg
+                return self.resolve(yes if self._condition(condition) else no)
+            if name == "Fn::GetAtt":
+                return f"arn:aws:local:::{self.physical_name(arg[0])}"
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def _ref(self, name: str) -> str:
+        if name == "AWS::StackName":
+            return self.stack_name
+        if name == "AWS::Region":
+            return "eu-west-2"
+        if name == "Stage":
+            return self.stage
+        parameters = self.document.get("Parameters", {})
+        if name in parameters:
+            return str(parameters[name].get("Default", ""))
+        if name in self.secrets:
+            return name
+        return self.physical_name(name)
+
+    def _sub(self, arg: Any) -> str:
+        text = arg if isinstance(arg, str) else arg[0]
+
+        def var(match: re.Match[str]) -> str:
+            return self._ref(match.group(1).split(".")[0])
+
+        text = re.sub(r"\$\{([^}!]+)\}", var, text)
+        return re.sub(r"\{\{resolve:secretsmanager:([^:}]+)[^}]*\}\}", lambda m: self.secrets[m.group(1)], text)
+
+    def _condition(self, name: str) -> bool:
+        condition = self.document.get("Conditions", {})[name]
+        left, right = condition["Fn::Equals"]
+        return bool(self.resolve(left) == self.resolve(right))
+
+    # ---- what the local stack reads ---------------------------------------------------------------
+
+    def tables(self) -> dict[str, dict[str, Any]]:
+        """create_table arguments for each AWS::DynamoDB::Table, named for this stack."""
+        tables = {}
+        for logical_id, resource in self.of_type("AWS::DynamoDB::Table").items():
+            props = resource["Properties"]
+            args: dict[str, Any] = {
+                "TableName": self.physical_name(logical_id),
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            tables[logical_id] = args
+        return tables
+
+    def functions(self) -> dict[str, Function]:
+        globals_ = self.document.get("Globals", {}).get("Function", {})
+        global_env = globals_.get("Environment", {}).get("Variables", {})
+        found = {}
+        for logical_id, resource in self.of_type("AWS::Serverless::Function").items():
+            props = resource["Properties"]
+            module, attribute = props["Handler"].rsplit(".", 1)
+            env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+            found[logical_id] = Function(
+                logical_id=logical_id,
+                code_uri=ROOT / props["CodeUri"],
+                module=module,
+                attribute=attribute,
+                environment={k: str(self.resolve(v)) for k, v in env.items()},
+                events=props.get("Events", {}),
+            )
+        return found
+
+    def routes(self) -> list[Route]:
+        api = self.of_type("AWS::Serverless::Api")
+        found = []
+        for function in self.functions().values():
+            for event in function.events.values():
+                if event["Type"] != "Api":
+                    continue
+                props = event["Properties"]
+                auth = props.get("Auth", {}).get("Authorizer")
+                default_auth = any(a["Properties"].get("Auth", {}).get("DefaultAuthorizer") for a in api.values())
+                found.append(Route(method=props["Method"].upper(), path=props["Path"], function=function.logical_id,
+                                   public=(auth == "NONE") or not default_auth))
+        return found

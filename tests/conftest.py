@@ -1,0 +1,84 @@
+"""Shared fixtures: a moto account whose tables are built from template.yaml, and API events."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from crm_core import wiring
+from crm_local.template import Template
+
+TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-west-2",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "CustomerWorkflowTests",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "CURSOR_SIGNING_KEY": "tests-cursor-signing-key-0123456789",
+    "AWS_MAX_ATTEMPTS": "2",
+}
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    wiring.reset()
+    yield
+    wiring.reset()
+
+
+@pytest.fixture
+def template() -> Template:
+    return Template(secrets={"CursorSigningSecret": TEST_ENV["CURSOR_SIGNING_KEY"]})
+
+
+@pytest.fixture
+def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Template]:
+    """A moto account holding every table of template.yaml; functions see the template's environment."""
+    with mock_aws():
+        ddb = boto3.client("dynamodb")
+        for args in template.tables().values():
+            ddb.create_table(**args)
+        for function in template.functions().values():
+            for name, value in function.environment.items():
+                if name not in ("POWERTOOLS_SERVICE_NAME",):
+                    monkeypatch.setenv(name, value)
+        wiring.reset()
+        yield template
+
+
+class FakeContext:
+    function_name = "test-function"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-west-2:123456789012:function:test-function"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    log_group_name = "/aws/lambda/test-function"
+    log_stream_name = "test"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+@pytest.fixture
+def context() -> FakeContext:
+    return FakeContext()
+
+
+def body_of(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"]) if response.get("body") else None
+
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
