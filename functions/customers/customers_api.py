@@ -8,9 +8,9 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from customers_routes import router as customers_router
 
 from crm_core.http import register_error_handlers
+from customers_routes import router as customers_router
 
 logger = Logger()
 tracer = Tracer()

@@ -35,7 +35,7 @@ def search_customers(
     q: Annotated[str | None, Query(description="keywords; each must start a word of a searched field")] = None,
     fields: Annotated[str | None, Query(description="comma-separated columns q searches (default: all)")] = None,
     registered_within_days: Annotated[int | None, Query(description="registered in the last N days")] = None,
-    type: Annotated[str | None, Query(description="individual or organization")] = None,  # noqa: A002
+    type: Annotated[str | None, Query(description="individual or organization")] = None,
     status: Annotated[str | None, Query(description="active, enrolled, inactive or merged")] = None,
     assigned_to: Annotated[str | None, Query(description="staff username")] = None,
     limit: Annotated[int | None, Query(description="page size (capped)")] = None,

@@ -19,7 +19,7 @@ _TAGS = ("Ref", "Condition", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or"
          "FindInMap", "GetAZs", "ImportValue", "Base64", "Cidr")
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]
     pass
 
 
@@ -34,7 +34,7 @@ def _construct(tag: str) -> Any:
         elif isinstance(node, yaml.SequenceNode):
             value = loader.construct_sequence(node, deep=True)
         else:
-            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+            value = loader.construct_mapping(node, deep=True)
         return {name: value}
 
     return build

@@ -7,7 +7,7 @@ as a ``ClientError`` that the adapters turn into ``RetryLater``.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -16,7 +16,7 @@ from botocore.config import Config
 from crm_core.config import get_settings
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     settings = get_settings()
     config = Config(retries={"mode": "standard", "max_attempts": settings.aws_max_attempts}, connect_timeout=3,

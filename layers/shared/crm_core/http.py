@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from crm_core.errors import DomainError, RetryLater
@@ -42,20 +43,20 @@ def validation_fields(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
     return fields
 
 
-def actor(app: APIGatewayRestResolver) -> str:
+def actor(app: BaseRouter) -> str:
     """The signed-in staff user (Cognito user pool authorizer claims)."""
     claims = (app.current_event.request_context.authorizer.claims or {}) if app.current_event else {}
     return str(claims.get("cognito:username") or claims.get("username") or claims.get("sub") or "unknown")
 
 
 def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
-    @app.exception_handler(DomainError)
+    @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain(exc: DomainError) -> Response[str]:
         logger.info("request refused", extra={"status": exc.status, "code": exc.code, "reason": exc.message})
         headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, RetryLater) else None
         return json_response(exc.status, error_body(exc.code, exc.message, exc.fields, **exc.details), headers)
 
-    @app.exception_handler(RequestValidationError)
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[str]:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
@@ -69,7 +70,7 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
     def _no_route(exc: Exception) -> Response[str]:
         return json_response(HTTPStatus.NOT_FOUND, error_body("not_found", "no such route"))
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(exc: Exception) -> Response[str]:
         logger.exception("unexpected error")
         return json_response(HTTPStatus.INTERNAL_SERVER_ERROR, error_body("internal", "something went wrong"))

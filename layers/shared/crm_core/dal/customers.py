@@ -1,17 +1,19 @@
 """The customers table: one DynamoDB table, several item kinds (single-table design).
 
-Items (``PK`` / ``SK``), and the access pattern each serves:
+Items, each as PK / SK (and GSI keys), and the access pattern it serves:
 
-| item | PK | SK | other keys | serves |
-| --- | --- | --- | --- | --- |
-| profile | ``CUST#<id>`` | ``PROFILE`` | GSI1 ``REG#<yyyy-mm>`` / ``<id>``; GSI2 ``DEDUPE#<name|postcode>`` / ``<id>`` | get by id; "registered in the last N days"; duplicate warning |
-| staff assignment | ``CUST#<id>`` | ``STAFF#<user>`` | GSI1 ``STAFF#<user>`` / ``<id>`` | filter by assigned staff |
-| history entry | ``CUST#<id>`` | ``HIST#<iso time>#<n>`` | | change history, newest first |
-| number lookup | ``CUSTNO#<number>`` | ``CUSTNO`` | | find by customer number (BatchGet-able) |
-| username claim | ``USERNAME#<username>`` | ``CLAIM`` | | username unique (conditional put in the create transaction) |
-| email claim | ``EMAIL#<email>`` | ``CLAIM`` | | duplicate warning; match by email; the account a reset mail goes to |
-| search term | ``TERM#<first 2 chars>`` | ``<term>#<field>#<id>`` | | keyword search: a Query with ``begins_with`` reads only the matches |
-| counter | ``COUNTER`` | ``customer_number`` | | allocates customer numbers (blocks of many for imports) |
+- profile: ``CUST#<id>`` / ``PROFILE``; GSI1 ``REG#<yyyy-mm>`` / ``<id>``; GSI2 ``DEDUPE#<name|postcode>`` /
+  ``<id>``. Get by id; "registered in the last N days"; the duplicate warning.
+- staff assignment: ``CUST#<id>`` / ``STAFF#<user>``; GSI1 ``STAFF#<user>`` / ``<id>``. Filter by assigned staff.
+- history entry: ``CUST#<id>`` / ``HIST#<iso time>#<n>``. Change history, newest first.
+- number lookup: ``CUSTNO#<number>`` / ``CUSTNO``. Find by customer number (BatchGet-able, for imports).
+- username claim: ``USERNAME#<username>`` / ``CLAIM``. Username unique: a conditional put in the same
+  transaction as the customer.
+- email claim: ``EMAIL#<email>`` / ``CLAIM``. Duplicate warning; match by email; the account a reset mail
+  goes to. The first customer with an email owns its claim.
+- search term: ``TERM#<first 2 chars>`` / ``<term>#<field>#<id>``. Keyword search: a Query with
+  ``begins_with`` reads only the matching terms.
+- counter: ``COUNTER`` / ``customer_number``. Allocates customer numbers (in blocks, for imports).
 
 Every ``id`` is a ULID, so sorting ids sorts by registration time. Nothing here scans the table.
 GSI1 projects ``type`` and ``status`` so listings filter without reading profiles.

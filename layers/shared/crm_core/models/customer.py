@@ -15,7 +15,8 @@ CustomerStatus = Literal["active", "enrolled", "inactive", "merged"]
 SearchField = Literal["name", "customer_number", "email", "phone", "username", "postcode", "organization"]
 assert set(SearchField.__args__) == set(SEARCH_FIELDS)  # type: ignore[attr-defined]
 
-_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^[^@\s<>(),;:\"\[\]\\]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]+$")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -44,19 +45,24 @@ def _phone(value: str) -> str:
 def _username(value: str) -> str:
     lowered = value.lower()
     if not _USERNAME.match(lowered):
-        raise ValueError("must be 3 to 64 characters: letters, digits, '.', '_', '-' or '@', starting with a letter or digit")
+        raise ValueError("must be 3 to 64 characters: letters, digits, '.', '_', '-' or '@', "
+                         "starting with a letter or digit")
     return lowered
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_no_control_chars)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_control_chars)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                 AfterValidator(_no_control_chars)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                     AfterValidator(_no_control_chars)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_phone)]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_username)]
 Country = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{2}$")]
-StaffUser = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), AfterValidator(_no_control_chars)]
+StaffUser = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+                      AfterValidator(_no_control_chars)]
 AnswerValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
-Answers = Annotated[dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], AnswerValue], Field(max_length=50)]
+QuestionKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Answers = Annotated[dict[QuestionKey, AnswerValue], Field(max_length=50)]
 
 
 class Strict(BaseModel):

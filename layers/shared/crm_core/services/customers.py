@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from crm_core.clock import utcnow
 from crm_core.cursor import CursorCodec
@@ -117,10 +117,10 @@ class CustomerService:
                 "send confirm_duplicate=true to save anyway",
                 duplicates=[d.model_dump() for d in found])
 
-    def _candidates(self, ids: list[str], reason: str) -> list[DuplicateCandidate]:
+    def _candidates(self, ids: list[str], reason: Literal["same_email", "same_name_and_postcode"]) -> list[DuplicateCandidate]:
         existing = self._repo.get_many(ids)
         return [DuplicateCandidate(id=c.id, customer_number=c.customer_number, name=c.display_name,
-                                   reason=reason)  # type: ignore[arg-type]
+                                   reason=reason)
                 for c in existing.values()]
 
     def _claim_error(self, taken: ClaimTaken, c: Customer) -> Exception:

@@ -1,0 +1,160 @@
+"""The API on loopback: each HTTP request becomes an API Gateway proxy event for the function that the
+template routes it to; the OpenAPI document and a Swagger UI are served beside it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from crm_local.events import LOCAL_STAFF_GROUPS, LOCAL_STAFF_USER, api_event
+from crm_local.stack import Functions
+from crm_local.template import Route
+
+DOCS_PATHS = ("/openapi.json", "/docs")
+
+
+class Router:
+    def __init__(self, routes: list[Route]) -> None:
+        self._routes = [(route, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path) + "$"))
+                        for route in routes]
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | str | None:
+        """The route and its path parameters; ``"method"`` when the path exists for other methods only."""
+        path_known = False
+        for route, pattern in self._routes:
+            found = pattern.match(path)
+            if found:
+                path_known = True
+                if route.method == method:
+                    return route, found.groupdict()
+        return "method" if path_known else None
+
+
+def openapi_document(functions: Functions) -> dict[str, Any]:
+    """The OpenAPI of every API function's resolver, merged into one document."""
+    merged: dict[str, Any] = {}
+    for logical_id in sorted(functions.definitions):
+        function = functions.definitions[logical_id]
+        if not any(e["Type"] == "Api" for e in function.events.values()):
+            continue
+        functions.handler(logical_id)
+        module = __import__(function.module)
+        schema = json.loads(module.app.get_openapi_json_schema(title="Customer workflow API", version="1.0.0"))
+        if not merged:
+            merged = schema
+            continue
+        merged["paths"].update(schema.get("paths", {}))
+        merged.setdefault("components", {}).setdefault("schemas", {}).update(
+            schema.get("components", {}).get("schemas", {}))
+    return merged
+
+
+def swagger_page() -> str:
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
+    return generate_swagger_html("/openapi.json", "/docs/swagger-ui-bundle.min.js", "/docs/swagger-ui.min.css",
+                                 "/docs", None)
+
+
+class LocalApi:
+    def __init__(self, functions: Functions, host: str, port: int) -> None:
+        self.functions = functions
+        self.router = Router(functions.template.routes())
+        self.server = ThreadingHTTPServer((host, port), self._handler_class())
+        self.server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.server.serve_forever, name="local-api", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _serve(self) -> None:
+                api.serve(self)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
+
+        return Handler
+
+    def serve(self, request: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(request.path)
+        method = request.command.upper()
+        length = int(request.headers.get("Content-Length") or 0)
+        raw = request.rfile.read(length) if length else b""
+        if method == "GET" and (parts.path in DOCS_PATHS or parts.path.startswith("/docs/")):
+            self._docs(request, parts.path)
+            return
+        found = self.router.match(method, parts.path)
+        if found is None or found == "method":
+            status = HTTPStatus.NOT_FOUND if found is None else HTTPStatus.METHOD_NOT_ALLOWED
+            message = "no such route" if found is None else f"{method} is not allowed on {parts.path}"
+            body: dict[str, Any] = {"error": {"code": "not_found" if found is None else "method_not_allowed", "message": message,
+                              "fields": []}}
+            _write(request, status, {"Content-Type": "application/json"}, json.dumps(body).encode())
+            return
+        assert not isinstance(found, str)
+        route, path_parameters = found
+        headers = {k: v for k, v in request.headers.items()}
+        user = None if route.public else headers.get("X-Dev-User", LOCAL_STAFF_USER)
+        event = api_event(method, parts.path, resource=route.path, path_parameters=path_parameters,
+                          query=parse_qs(parts.query, keep_blank_values=True),
+                          body=raw.decode("utf-8", "replace") if raw else None, headers=headers, user=user,
+                          groups=headers.get("X-Dev-Groups", LOCAL_STAFF_GROUPS),
+                          source_ip=request.client_address[0])
+        result = self.functions.invoke(route.function, event)
+        response_headers = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            response_headers[name] = ", ".join(values)
+        payload = result.get("body") or ""
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
+        _write(request, int(result.get("statusCode", 200)), response_headers, data)
+
+    def _docs(self, request: BaseHTTPRequestHandler, path: str) -> None:
+        if path == "/openapi.json":
+            body = json.dumps(openapi_document(self.functions), indent=2).encode()
+            _write(request, 200, {"Content-Type": "application/json"}, body)
+        elif path == "/docs":
+            _write(request, 200, {"Content-Type": "text/html; charset=utf-8"}, swagger_page().encode())
+        else:
+            from aws_lambda_powertools.event_handler.openapi import swagger_ui
+
+            asset = Path(swagger_ui.__file__).parent / Path(path).name
+            kinds = {".js": "text/javascript", ".css": "text/css"}
+            if asset.suffix in kinds and asset.is_file():
+                _write(request, 200, {"Content-Type": kinds[asset.suffix]}, asset.read_bytes())
+            else:
+                _write(request, 404, {"Content-Type": "text/plain"}, b"not found")
+
+
+def _write(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+    request.send_response(status)
+    for name, value in headers.items():
+        if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+            request.send_header(name, value)
+    request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)

@@ -1,0 +1,146 @@
+"""``crm``: the local stack's command line.
+
+    crm serve [--host H] [--aws-port N] [--api-port N] [--no-demo]
+    crm invoke FUNCTION [--event FILE|NAME] [--endpoint URL]
+    crm openapi
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import threading
+from typing import Any
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_AWS_PORT = 4566
+DEFAULT_API_PORT = 3000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="crm", description="The customer workflow's local stack.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="start the AWS emulator and the API; runs until Ctrl-C")
+    serve.add_argument("--host", default=DEFAULT_HOST)
+    serve.add_argument("--aws-port", type=int, default=DEFAULT_AWS_PORT)
+    serve.add_argument("--api-port", type=int, default=DEFAULT_API_PORT)
+    serve.add_argument("--no-demo", action="store_true", help="start without the demo customers")
+
+    invoke = commands.add_parser("invoke", help="run a function of template.yaml with a sample event")
+    invoke.add_argument("function", help="logical id in template.yaml, e.g. CustomersApiFunction")
+    invoke.add_argument("--event", help="a file, or the name of a sample in events/FUNCTION/")
+    invoke.add_argument("--endpoint", default=f"http://{DEFAULT_HOST}:{DEFAULT_AWS_PORT}",
+                        help="the running local stack's AWS endpoint")
+
+    commands.add_parser("openapi", help="print the API's OpenAPI document")
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve_command(args.host, args.aws_port, args.api_port, demo=not args.no_demo)
+    if args.command == "invoke":
+        return invoke_command(args.function, args.event, args.endpoint)
+    return openapi_command()
+
+
+class LocalStack:
+    """The emulator, the resources of template.yaml, and the API, started together."""
+
+    def __init__(self, host: str = DEFAULT_HOST, aws_port: int = DEFAULT_AWS_PORT,
+                 api_port: int = DEFAULT_API_PORT) -> None:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        from crm_local.api_server import LocalApi
+        from crm_local.stack import Functions, create_resources, local_template, point_at
+
+        self.template = local_template()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's per-request lines
+        self.emulator = ThreadedMotoServer(ip_address=host, port=aws_port, verbose=False)
+        self.emulator.start()
+        self.aws_endpoint = f"http://{host}:{aws_port}"
+        point_at(self.aws_endpoint, self.template)
+        self.tables = create_resources(self.template)
+        self.functions = Functions(self.template)
+        self.api = LocalApi(self.functions, host, api_port)
+        self.api.start()
+
+    def load_demo(self) -> int:
+        from crm_core.wiring import customer_service
+        from crm_local.demo import load_demo
+
+        return load_demo(customer_service())
+
+    def stop(self) -> None:
+        self.api.stop()
+        self.emulator.stop()
+
+
+def serve_command(host: str, aws_port: int, api_port: int, demo: bool) -> int:
+    try:
+        stack = LocalStack(host, aws_port, api_port)
+    except OSError as exc:
+        print(f"crm serve: cannot listen on {host}:{aws_port}/{api_port}: {exc.strerror}. "
+              "Is another local stack running? Use --aws-port/--api-port.", file=sys.stderr)
+        return 1
+    loaded = stack.load_demo() if demo else 0
+    api = stack.api.url
+    print(f"""
+Local stack is up (no AWS account, no Docker).
+
+  API             {api}            (staff routes run as 'local-staff'; X-Dev-User / X-Dev-Groups to change)
+  OpenAPI         {api}/openapi.json
+  Swagger UI      {api}/docs
+  AWS emulator    {stack.aws_endpoint}           (moto; tables: {", ".join(stack.tables)})
+  Demo customers  {loaded}
+
+Try:
+  curl -s '{api}/customers?q=lovelace'
+  curl -s -X POST {api}/customers -H 'Content-Type: application/json' \\
+       -d '{{"type":"individual","first_name":"Edith","last_name":"Clarke","email":"edith@example.org"}}'
+  AWS_ENDPOINT_URL={stack.aws_endpoint} .venv/bin/crm invoke CustomersApiFunction --event search
+
+Ctrl-C stops it.
+""", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    stack.stop()
+    print("Local stack stopped.")
+    return 0
+
+
+def invoke_command(function: str, event_name: str | None, endpoint: str) -> int:
+    from crm_local.events import load_event
+    from crm_local.stack import Functions, local_template, point_at
+
+    template = local_template()
+    point_at(endpoint, template)
+    functions = Functions(template)
+    try:
+        event = load_event(function, event_name)
+        result: Any = functions.invoke(function, event)
+    except (KeyError, FileNotFoundError) as exc:
+        print(f"crm invoke: {exc.args[0]}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def openapi_command() -> int:
+    from crm_local.api_server import openapi_document
+    from crm_local.stack import Functions, local_template, point_at
+
+    template = local_template()
+    point_at("http://127.0.0.1:4566", template)
+    print(json.dumps(openapi_document(Functions(template)), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
