@@ -112,8 +112,8 @@ class LocalApi:
         if found is None or found == "method":
             status = HTTPStatus.NOT_FOUND if found is None else HTTPStatus.METHOD_NOT_ALLOWED
             message = "no such route" if found is None else f"{method} is not allowed on {parts.path}"
-            body: dict[str, Any] = {"error": {"code": "not_found" if found is None else "method_not_allowed", "message": message,
-                              "fields": []}}
+            code = "not_found" if found is None else "method_not_allowed"
+            body = {"error": {"code": code, "message": message, "fields": []}}
             _write(request, status, {"Content-Type": "application/json"}, json.dumps(body).encode())
             return
         assert not isinstance(found, str)

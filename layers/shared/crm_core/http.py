@@ -45,7 +45,8 @@ def validation_fields(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 def actor(app: BaseRouter) -> str:
     """The signed-in staff user (Cognito user pool authorizer claims)."""
-    claims = (app.current_event.request_context.authorizer.claims or {}) if app.current_event else {}
+    context = app.current_event.get("requestContext") or {}
+    claims = (context.get("authorizer") or {}).get("claims") or {}
     return str(claims.get("cognito:username") or claims.get("username") or claims.get("sub") or "unknown")
 
 

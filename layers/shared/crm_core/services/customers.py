@@ -36,6 +36,7 @@ from crm_core.text import (
 )
 
 DEFAULT_WINDOW_DAYS = 30
+DuplicateReason = Literal["same_email", "same_name_and_postcode"]
 _TYPE_FIELDS = {"individual": ("first_name", "last_name"), "organization": ("organization_name",)}
 
 
@@ -117,7 +118,7 @@ class CustomerService:
                 "send confirm_duplicate=true to save anyway",
                 duplicates=[d.model_dump() for d in found])
 
-    def _candidates(self, ids: list[str], reason: Literal["same_email", "same_name_and_postcode"]) -> list[DuplicateCandidate]:
+    def _candidates(self, ids: list[str], reason: DuplicateReason) -> list[DuplicateCandidate]:
         existing = self._repo.get_many(ids)
         return [DuplicateCandidate(id=c.id, customer_number=c.customer_number, name=c.display_name,
                                    reason=reason)
