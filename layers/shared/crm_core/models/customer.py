@@ -42,6 +42,13 @@ def _phone(value: str) -> str:
     return value
 
 
+def _country(value: str) -> str:
+    code = value.upper()
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        raise ValueError("must be a two-letter ISO 3166 country code, e.g. GB")
+    return code
+
+
 def _username(value: str) -> str:
     lowered = value.lower()
     if not _USERNAME.match(lowered):
@@ -57,7 +64,7 @@ LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_phone)]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_username)]
-Country = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{2}$")]
+Country = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_country)]
 StaffUser = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
                       AfterValidator(_no_control_chars)]
 AnswerValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
