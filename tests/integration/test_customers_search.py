@@ -129,3 +129,25 @@ def test_cursor_of_another_query_is_refused(api: Call, people: dict[str, Any]) -
     answer = api("GET", "/customers", query={"q": "ada", "limit": 1, "cursor": cursor})
     assert answer.status == 400
     assert answer.body["error"]["code"] == "invalid_cursor"
+
+
+def test_registration_list_pages_across_months_with_filters(api: Call, people: dict[str, Any],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given customers registered now and 40 and 70 days ago (other months' buckets)
+    for days, name in ((40, "Forty"), (70, "Seventy")):
+        ms = int((utcnow() - timedelta(days=days)).timestamp() * 1000)
+        monkeypatch.setattr(customers_module, "new_id", lambda ms=ms: new_id(now_ms=ms))
+        assert api("POST", "/customers", body={"type": "individual", "first_name": "X", "last_name": name}).status \
+            == 201
+    # When staff page through 90 days of individuals two at a time
+    seen: list[str] = []
+    cursor = None
+    while True:
+        query: dict[str, Any] = {"registered_within_days": 90, "type": "individual", "limit": 2}
+        page = api("GET", "/customers", query={**query, **({"cursor": cursor} if cursor else {})}).body
+        seen += [c["last_name"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    # Then each individual appears once, newest first, the organisation never
+    assert seen == ["Hopper", "Smith", "Lovelace", "Forty", "Seventy"]

@@ -26,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from crm_core.clock import iso
+from crm_core.clock import iso, utcnow
 from crm_core.dal.dynamo import (
     batch_get,
     cancellation_codes,
@@ -128,19 +128,49 @@ class CustomerRepository:
                 found.add(customer_id)
         return found
 
-    def registered_since(self, since: datetime, until: datetime) -> dict[str, tuple[str, str]]:
-        """Customers registered in ``[since, until]``, with their type and status, from GSI1's month buckets."""
-        found: dict[str, tuple[str, str]] = {}
-        month = datetime(since.year, since.month, 1, tzinfo=since.tzinfo)
-        while month <= until:
-            items = query_all(self._ddb, TableName=self._table, IndexName="GSI1",
-                              KeyConditionExpression="GSI1PK = :pk AND GSI1SK >= :low",
-                              ExpressionAttributeValues={":pk": {"S": registration_bucket(month)},
-                                                         ":low": {"S": min_id_at(since)}})
-            for item in items:
-                found[item["GSI1SK"]["S"]] = (item["type"]["S"], item["status"]["S"])
-            month = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=month.tzinfo)
-        return found
+    def registered_page(self, since: datetime, before: str | None, limit: int, type_: str | None = None,
+                        status: str | None = None) -> list[str]:
+        """Up to ``limit`` ids registered since ``since`` and older than id ``before``, newest first.
+
+        Reads GSI1's month buckets backwards and stops once the page is full, so a page reads about
+        ``limit`` items (divided by how selective the type/status filter is), whatever the window holds.
+        """
+        low = min_id_at(since)
+        high = before or "~"  # "~" sorts after every id
+        newest = id_time(before) if before else utcnow()
+        month = datetime(newest.year, newest.month, 1, tzinfo=newest.tzinfo)
+        first = datetime(since.year, since.month, 1, tzinfo=since.tzinfo)
+        filters, names, values = [], {}, {}
+        for attribute, wanted in (("type", type_), ("status", status)):
+            if wanted:
+                filters.append(f"#{attribute} = :{attribute}")
+                names[f"#{attribute}"] = attribute
+                values[f":{attribute}"] = {"S": wanted}
+        found: list[str] = []
+        while month >= first and len(found) < limit:
+            request: dict[str, Any] = {
+                "TableName": self._table, "IndexName": "GSI1", "ScanIndexForward": False,
+                "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :low AND :high",
+                "ExpressionAttributeValues": {":pk": {"S": registration_bucket(month)}, ":low": {"S": low},
+                                              ":high": {"S": high}, **values},
+                "ProjectionExpression": "GSI1SK",
+            }
+            if filters:
+                request["FilterExpression"] = " AND ".join(filters)
+                request["ExpressionAttributeNames"] = names
+            while len(found) < limit:
+                request["Limit"] = limit - len(found) + 1
+                try:
+                    answer = self._ddb.query(**request)
+                except ClientError as exc:
+                    raise_if_throttled(exc)
+                    raise
+                found += [i["GSI1SK"]["S"] for i in answer.get("Items", []) if i["GSI1SK"]["S"] != before]
+                if "LastEvaluatedKey" not in answer:
+                    break
+                request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+            month = datetime(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1, tzinfo=month.tzinfo)
+        return found[:limit]
 
     def assigned_to(self, staff_user: str) -> set[str]:
         items = query_all(self._ddb, TableName=self._table, IndexName="GSI1",

@@ -10,7 +10,7 @@ from crm_core.clock import utcnow
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import ClaimTaken, CustomerRepository, StaleVersion, Term
 from crm_core.errors import DuplicateCustomer, Invalid, NotFound, UsernameTaken, VersionConflict, field_error
-from crm_core.ids import format_customer_number, new_id
+from crm_core.ids import format_customer_number, min_id_at, new_id
 from crm_core.models.customer import (
     EDITABLE,
     Address,
@@ -190,22 +190,30 @@ class CustomerService:
                           fields=[field_error("limit", f"must be at most {self._paging.maximum}")])
         scope = self._cursors.scope_of("customers", params.model_dump(exclude={"cursor", "limit"}))
         after = self._cursors.decode(params.cursor, scope) if params.cursor else None
-        ids, known = self._candidates_for(params)
-        if params.type or params.status:
-            missing = [i for i in ids if i not in known]
-            known.update(self._repo.types_and_statuses(missing) if missing else {})
-            ids = {i for i in ids if i in known
-                   and (params.type is None or known[i][0] == params.type)
-                   and (params.status is None or known[i][1] == params.status)}
-        ordered = sorted((i for i in ids if after is None or i < after), reverse=True)
+        window = params.registered_within_days
+        if not params.q and not params.assigned_to:
+            # The "registered in the last N days" list pages through the registration index itself.
+            since = utcnow() - timedelta(days=window or DEFAULT_WINDOW_DAYS)
+            ordered = self._repo.registered_page(since, after, limit + 1, params.type, params.status)
+        else:
+            ids = self._matching(params)
+            if window:
+                oldest = min_id_at(utcnow() - timedelta(days=window))
+                ids = {i for i in ids if i >= oldest}  # an id carries its registration time
+            if ids and (params.type or params.status):
+                known = self._repo.types_and_statuses(sorted(ids))
+                ids = {i for i, (kind, status) in known.items()
+                       if (params.type is None or kind == params.type)
+                       and (params.status is None or status == params.status)}
+            ordered = sorted((i for i in ids if after is None or i < after), reverse=True)
         page_ids = ordered[:limit]
         found = self._repo.get_many(page_ids) if page_ids else {}
         items = [found[i] for i in page_ids if i in found]
         next_cursor = self._cursors.encode(scope, page_ids[-1]) if len(ordered) > limit else None
         return CustomerPage(items=items, next_cursor=next_cursor)
 
-    def _candidates_for(self, params: SearchParams) -> tuple[set[str], dict[str, tuple[str, str]]]:
-        known: dict[str, tuple[str, str]] = {}
+    def _matching(self, params: SearchParams) -> set[str]:
+        """Ids matching every keyword (in the chosen fields) and the assigned staff user."""
         ids: set[str] | None = None
         if params.q:
             keywords = query_words(params.q)
@@ -217,19 +225,11 @@ class CustomerService:
                 matches = self._repo.term_matches(word, fields)
                 ids = matches if ids is None else ids & matches
                 if not ids:
-                    return set(), known
+                    return set()
         if params.assigned_to:
             staff_ids = self._repo.assigned_to(params.assigned_to)
             ids = staff_ids if ids is None else ids & staff_ids
-        window = params.registered_within_days
-        if ids is None:
-            window = window or DEFAULT_WINDOW_DAYS
-        if window:
-            now = utcnow()
-            registered = self._repo.registered_since(now - timedelta(days=window), now)
-            known.update(registered)
-            ids = set(registered) if ids is None else ids & set(registered)
-        return ids or set(), known
+        return ids or set()
 
     # ---- history -----------------------------------------------------------------------------------
 
