@@ -64,7 +64,7 @@ class LocalStack:
         self.emulator.start()
         self.aws_endpoint = f"http://{host}:{aws_port}"
         point_at(self.aws_endpoint, self.template)
-        self.tables = create_resources(self.template)
+        self.resources = create_resources(self.template)
         self.functions = Functions(self.template)
         self.api = LocalApi(self.functions, host, api_port)
         self.api.start()
@@ -95,7 +95,7 @@ Local stack is up (no AWS account, no Docker).
   API             {api}            (staff routes run as 'local-staff'; X-Dev-User / X-Dev-Groups to change)
   OpenAPI         {api}/openapi.json
   Swagger UI      {api}/docs
-  AWS emulator    {stack.aws_endpoint}           (moto; tables: {", ".join(stack.tables)})
+  AWS emulator    {stack.aws_endpoint}           (moto: {", ".join(stack.resources)})
   Demo customers  {loaded}
 
 Try:

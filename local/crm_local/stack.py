@@ -62,7 +62,7 @@ def point_at(endpoint: str, template: Template) -> None:
 
 
 def create_resources(template: Template) -> list[str]:
-    """Create every table of the template that does not exist yet; returns the names."""
+    """Create every table, bucket, queue and topic of the template that does not exist yet; returns their names."""
     ddb = boto3.client("dynamodb")
     existing = set(ddb.list_tables()["TableNames"])
     names = []
@@ -70,6 +70,20 @@ def create_resources(template: Template) -> list[str]:
         if args["TableName"] not in existing:
             ddb.create_table(**args)
         names.append(args["TableName"])
+    s3 = boto3.client("s3")
+    have = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    for bucket in template.buckets().values():
+        if bucket not in have:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+        names.append(bucket)
+    sqs = boto3.client("sqs")
+    for args in template.queues().values():
+        sqs.create_queue(**args)
+        names.append(args["QueueName"])
+    sns = boto3.client("sns")
+    for topic in template.topics().values():
+        sns.create_topic(Name=topic)
+        names.append(topic)
     return names
 
 

@@ -151,6 +151,30 @@ class Template:
             tables[logical_id] = args
         return tables
 
+    def buckets(self) -> dict[str, str]:
+        return {name: self._named(name, res, "BucketName") for name, res in self.of_type("AWS::S3::Bucket").items()}
+
+    def queues(self) -> dict[str, dict[str, Any]]:
+        """create_queue arguments for each AWS::SQS::Queue (FIFO queues keep their .fifo suffix)."""
+        queues = {}
+        for name, resource in self.of_type("AWS::SQS::Queue").items():
+            props = resource.get("Properties", {})
+            fifo = bool(props.get("FifoQueue"))
+            queue_name = self._named(name, resource, "QueueName") + (".fifo" if fifo and "QueueName" not in props
+                                                                      else "")
+            attributes = {"FifoQueue": "true"} if fifo else {}
+            if "VisibilityTimeout" in props:
+                attributes["VisibilityTimeout"] = str(props["VisibilityTimeout"])
+            queues[name] = {"QueueName": queue_name, "Attributes": attributes}
+        return queues
+
+    def topics(self) -> dict[str, str]:
+        return {name: self._named(name, res, "TopicName") for name, res in self.of_type("AWS::SNS::Topic").items()}
+
+    def _named(self, logical_id: str, resource: dict[str, Any], name_property: str) -> str:
+        given = resource.get("Properties", {}).get(name_property)
+        return str(self.resolve(given)) if given else self.physical_name(logical_id).lower()
+
     def functions(self) -> dict[str, Function]:
         globals_ = self.document.get("Globals", {}).get("Function", {})
         global_env = globals_.get("Environment", {}).get("Variables", {})
