@@ -1,0 +1,31 @@
+"""Every sample in events/ runs through its function, as `crm invoke` runs it, and succeeds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crm_local.events import EVENTS, load_event
+from crm_local.stack import Functions
+from crm_local.template import Template
+
+SAMPLES = sorted(EVENTS.glob("*/*.json"))
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_sample_event_succeeds(aws: Template, sample: Path) -> None:
+    # Given the local stack's view of the template and one of a function's samples
+    functions = Functions(aws)
+    event: dict[str, Any] = load_event(sample.parent.name, sample.stem)
+    # When the function is invoked with it
+    result = functions.invoke(sample.parent.name, event)
+    # Then it answers 2xx with a JSON body
+    assert 200 <= result["statusCode"] < 300, result["body"]
+    json.loads(result["body"])
+
+
+def test_there_are_samples_for_every_function(aws: Template) -> None:
+    assert {p.parent.name for p in SAMPLES} == set(aws.functions())
