@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 from crm_core.clock import iso, utcnow
 from crm_core.dal.dynamo import (
     batch_get,
+    call,
     cancellation_codes,
     error_code,
     from_item,
@@ -86,12 +87,8 @@ class CustomerRepository:
     # ---- reads -------------------------------------------------------------------------------------
 
     def get(self, customer_id: str, consistent: bool = False) -> Customer | None:
-        try:
-            answer = self._ddb.get_item(TableName=self._table, Key=key(customer_pk(customer_id), PROFILE),
-                                        ConsistentRead=consistent)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
+        answer = call(self._ddb.get_item, TableName=self._table, Key=key(customer_pk(customer_id), PROFILE),
+                      ConsistentRead=consistent)
         item = answer.get("Item")
         return _customer(item) if item else None
 
@@ -105,7 +102,7 @@ class CustomerRepository:
         return {i["id"]["S"]: (i["type"]["S"], i["status"]["S"]) for i in items}
 
     def claim_owner(self, kind: str, value: str) -> str | None:
-        answer = self._ddb.get_item(TableName=self._table, Key=key(claim_pk(kind, value), CLAIM))
+        answer = call(self._ddb.get_item, TableName=self._table, Key=key(claim_pk(kind, value), CLAIM))
         item = answer.get("Item")
         return item["customer_id"]["S"] if item else None
 
@@ -160,11 +157,7 @@ class CustomerRepository:
                 request["ExpressionAttributeNames"] = names
             while len(found) < limit:
                 request["Limit"] = limit - len(found) + 1
-                try:
-                    answer = self._ddb.query(**request)
-                except ClientError as exc:
-                    raise_if_throttled(exc)
-                    raise
+                answer = call(self._ddb.query, **request)
                 found += [i["GSI1SK"]["S"] for i in answer.get("Items", []) if i["GSI1SK"]["S"] != before]
                 if "LastEvaluatedKey" not in answer:
                     break
@@ -188,11 +181,7 @@ class CustomerRepository:
         }
         if after:
             request["ExclusiveStartKey"] = key(customer_pk(customer_id), after)
-        try:
-            answer = self._ddb.query(**request)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
+        answer = call(self._ddb.query, **request)
         entries = [HistoryEntry.model_validate(from_item(i)["entry"]) for i in answer.get("Items", [])]
         last = answer.get("LastEvaluatedKey")
         return entries, (last["SK"]["S"] if last else None)
@@ -201,16 +190,12 @@ class CustomerRepository:
 
     def allocate_numbers(self, count: int = 1) -> range:
         """Reserve ``count`` consecutive customer numbers with one atomic update."""
-        try:
-            answer = self._ddb.update_item(
-                TableName=self._table, Key=key("COUNTER", "customer_number"),
-                UpdateExpression="SET #v = if_not_exists(#v, :start) + :n",
-                ExpressionAttributeNames={"#v": "value"},
-                ExpressionAttributeValues={":start": {"N": str(FIRST_CUSTOMER_NUMBER)}, ":n": {"N": str(count)}},
-                ReturnValues="UPDATED_NEW")
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
+        answer = call(self._ddb.update_item,
+                      TableName=self._table, Key=key("COUNTER", "customer_number"),
+                      UpdateExpression="SET #v = if_not_exists(#v, :start) + :n",
+                      ExpressionAttributeNames={"#v": "value"},
+                      ExpressionAttributeValues={":start": {"N": str(FIRST_CUSTOMER_NUMBER)}, ":n": {"N": str(count)}},
+                      ReturnValues="UPDATED_NEW")
         last = int(answer["Attributes"]["value"]["N"])
         return range(last - count + 1, last + 1)
 

@@ -69,6 +69,15 @@ def raise_if_throttled(exc: ClientError) -> None:
         raise RetryLater("the database is busy; retry shortly") from exc
 
 
+def call(operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    """One DynamoDB call; throttling that outlasted botocore's retries becomes ``RetryLater``."""
+    try:
+        return operation(**kwargs)
+    except ClientError as exc:
+        raise_if_throttled(exc)
+        raise
+
+
 def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -106,11 +115,7 @@ def batch_write(ddb: Any, table: str, requests: Iterable[dict[str, Any]], backof
     for chunk in chunks(list(requests), BATCH_WRITE_MAX):
         pending = chunk
         for attempt in range(backoff.attempts):
-            try:
-                answer = ddb.batch_write_item(RequestItems={table: pending})
-            except ClientError as exc:
-                raise_if_throttled(exc)
-                raise
+            answer = call(ddb.batch_write_item, RequestItems={table: pending})
             calls += 1
             pending = answer.get("UnprocessedItems", {}).get(table, [])
             if not pending:
@@ -133,11 +138,7 @@ def batch_get(ddb: Any, table: str, keys: list[dict[str, Any]], projection: str 
         if names:
             request["ExpressionAttributeNames"] = names
         for attempt in range(backoff.attempts):
-            try:
-                answer = ddb.batch_get_item(RequestItems={table: request})
-            except ClientError as exc:
-                raise_if_throttled(exc)
-                raise
+            answer = call(ddb.batch_get_item, RequestItems={table: request})
             found.extend(answer.get("Responses", {}).get(table, []))
             unprocessed = answer.get("UnprocessedKeys", {}).get(table)
             if not unprocessed:
@@ -152,11 +153,7 @@ def batch_get(ddb: Any, table: str, keys: list[dict[str, Any]], projection: str 
 def query_all(ddb: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
     """Every item of a Query, following LastEvaluatedKey."""
     while True:
-        try:
-            answer = ddb.query(**kwargs)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
+        answer = call(ddb.query, **kwargs)
         yield from answer.get("Items", [])
         last = answer.get("LastEvaluatedKey")
         if not last:
