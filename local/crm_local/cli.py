@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -18,6 +19,7 @@ from typing import Any
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_AWS_PORT = 4566
 DEFAULT_API_PORT = 3000
+DEFAULT_ENDPOINT = f"http://{DEFAULT_HOST}:{DEFAULT_AWS_PORT}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     invoke = commands.add_parser("invoke", help="run a function of template.yaml with a sample event")
     invoke.add_argument("function", help="logical id in template.yaml, e.g. CustomersApiFunction")
     invoke.add_argument("--event", help="a file, or the name of a sample in events/FUNCTION/")
-    invoke.add_argument("--endpoint", default=f"http://{DEFAULT_HOST}:{DEFAULT_AWS_PORT}",
-                        help="the running local stack's AWS endpoint")
+    invoke.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", DEFAULT_ENDPOINT),
+                        help="the running local stack's AWS endpoint (default: $AWS_ENDPOINT_URL, else port 4566)")
 
     commands.add_parser("openapi", help="print the API's OpenAPI document")
 
@@ -89,6 +91,7 @@ def serve_command(host: str, aws_port: int, api_port: int, demo: bool) -> int:
         return 1
     loaded = stack.load_demo() if demo else 0
     api = stack.api.url
+    endpoint = "" if stack.aws_endpoint == DEFAULT_ENDPOINT else f" --endpoint {stack.aws_endpoint}"
     print(f"""
 Local stack is up (no AWS account, no Docker).
 
@@ -102,7 +105,7 @@ Try:
   curl -s '{api}/customers?q=lovelace'
   curl -s -X POST {api}/customers -H 'Content-Type: application/json' \\
        -d '{{"type":"individual","first_name":"Edith","last_name":"Clarke","email":"edith@example.org"}}'
-  AWS_ENDPOINT_URL={stack.aws_endpoint} .venv/bin/crm invoke CustomersApiFunction --event search
+  .venv/bin/crm invoke CustomersApiFunction --event search{endpoint}
 
 Ctrl-C stops it.
 """, flush=True)
