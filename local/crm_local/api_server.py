@@ -56,11 +56,12 @@ def openapi_document(functions: Functions) -> dict[str, Any]:
     return merged
 
 
-def swagger_page() -> str:
+def swagger_page(document: dict[str, Any]) -> str:
+    """Swagger UI over the document, its script and styles served from Powertools' copy (works offline)."""
     from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 
-    return generate_swagger_html("/openapi.json", "/docs/swagger-ui-bundle.min.js", "/docs/swagger-ui.min.css",
-                                 "/docs", None)
+    spec = json.dumps(document).replace("</", "<\\/")
+    return generate_swagger_html(spec, "/docs/swagger-ui-bundle.min.js", "/docs/swagger-ui.min.css", "/docs", None)
 
 
 class LocalApi:
@@ -119,11 +120,11 @@ class LocalApi:
         assert not isinstance(found, str)
         route, path_parameters = found
         headers = {k: v for k, v in request.headers.items()}
-        user = None if route.public else headers.get("X-Dev-User", LOCAL_STAFF_USER)
+        user = None if route.public else request.headers.get("X-Dev-User", LOCAL_STAFF_USER)
         event = api_event(method, parts.path, resource=route.path, path_parameters=path_parameters,
                           query=parse_qs(parts.query, keep_blank_values=True),
                           body=raw.decode("utf-8", "replace") if raw else None, headers=headers, user=user,
-                          groups=headers.get("X-Dev-Groups", LOCAL_STAFF_GROUPS),
+                          groups=request.headers.get("X-Dev-Groups", LOCAL_STAFF_GROUPS),
                           source_ip=request.client_address[0])
         result = self.functions.invoke(route.function, event)
         response_headers = dict(result.get("headers") or {})
@@ -138,7 +139,7 @@ class LocalApi:
             body = json.dumps(openapi_document(self.functions), indent=2).encode()
             _write(request, 200, {"Content-Type": "application/json"}, body)
         elif path == "/docs":
-            _write(request, 200, {"Content-Type": "text/html; charset=utf-8"}, swagger_page().encode())
+            _write(request, 200, {"Content-Type": "text/html; charset=utf-8"}, swagger_page(openapi_document(self.functions)).encode())
         else:
             from aws_lambda_powertools.event_handler.openapi import swagger_ui
 

@@ -1,0 +1,160 @@
+"""Least privilege: each function may do what its code does to the customers table, and no more."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+import pytest
+
+from crm_local.template import ROOT
+from infrastructure.conftest import FUNCTION_IDS, probe_handler
+
+DAL = ROOT / "layers" / "shared" / "crm_core" / "dal"
+BROAD_POLICIES = {"DynamoDBCrudPolicy", "AmazonDynamoDBFullAccess", "AdministratorAccess", "PowerUserAccess"}
+# Actions that AWS only grants on Resource "*"; none of the functions needs one today.
+STAR_RESOURCE_ACTIONS: set[str] = set()
+TRANSACTION_ACTIONS = {"Put": "dynamodb:PutItem", "Delete": "dynamodb:DeleteItem", "Update": "dynamodb:UpdateItem",
+                       "ConditionCheck": "dynamodb:ConditionCheckItem"}
+ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", *TRANSACTION_ACTIONS.values()}
+
+
+def _listed(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _policies(document: dict[str, Any], logical_id: str) -> list[Any]:
+    return _listed(document["Resources"][logical_id]["Properties"].get("Policies"))
+
+
+def _statements(document: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
+    found = []
+    for policy in _policies(document, logical_id):
+        if isinstance(policy, dict) and "Statement" in policy:
+            found += _listed(policy["Statement"])
+    return found
+
+
+def _policy_names(document: dict[str, Any], logical_id: str) -> list[str]:
+    """Managed policies (by name or ARN) and SAM policy templates (by template name)."""
+    names = []
+    for policy in _policies(document, logical_id):
+        if isinstance(policy, str):
+            names.append(policy.rsplit("/", 1)[-1])
+        elif isinstance(policy, dict) and "Statement" not in policy:
+            names += list(policy)
+    return names
+
+
+def _allowed_actions(document: dict[str, Any], logical_id: str) -> set[str]:
+    return {a for s in _statements(document, logical_id) if s.get("Effect") == "Allow"
+            for a in _listed(s.get("Action"))}
+
+
+def _resource_text(resource: Any) -> str:
+    if isinstance(resource, str):
+        return resource
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        sub = resource["Fn::Sub"]
+        return sub if isinstance(sub, str) else sub[0]
+    return ""  # Ref / GetAtt of a resource of the template: one resource
+
+
+def _is_scoped(resource: Any) -> bool:
+    text = _resource_text(resource).removesuffix("/index/*")
+    return "*" not in text
+
+
+def _dynamodb_calls() -> tuple[set[str], bool]:
+    """The DynamoDB actions the customer repository needs, read from its source, and whether it queries
+    a secondary index."""
+    helpers: dict[str, set[str]] = {}
+    for node in ast.parse((DAL / "dynamo.py").read_text()).body:
+        if isinstance(node, ast.FunctionDef):
+            helpers[node.name] = {c.func.attr for c in ast.walk(node) if isinstance(c, ast.Call)
+                                  and isinstance(c.func, ast.Attribute) and isinstance(c.func.value, ast.Name)
+                                  and c.func.value.id == "ddb"}
+    tree = ast.parse((DAL / "customers.py").read_text())
+    operations: set[str] = set()
+    uses_index = False
+    transaction_kinds: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute) \
+                    and func.value.attr == "_ddb":
+                operations.add(func.attr)
+            if isinstance(func, ast.Name) and func.id in helpers:
+                operations |= helpers[func.id]
+            uses_index |= any(k.arg == "IndexName" for k in node.keywords)
+        if isinstance(node, ast.Dict):
+            transaction_kinds |= {k.value for k in node.keys
+                                  if isinstance(k, ast.Constant) and k.value in TRANSACTION_ACTIONS}
+    actions = {"dynamodb:" + "".join(p.capitalize() for p in op.split("_")) for op in operations}
+    if "dynamodb:TransactWriteItems" in actions:  # IAM authorises each item of a transaction by its own action
+        actions.remove("dynamodb:TransactWriteItems")
+        actions |= {TRANSACTION_ACTIONS[k] for k in transaction_kinds}
+    return actions, uses_index
+
+
+@pytest.mark.parametrize("logical_id", FUNCTION_IDS)
+def test_no_broad_managed_policies_or_templates(document: dict[str, Any], logical_id: str) -> None:
+    # Given a function's Policies
+    names = _policy_names(document, logical_id)
+    # When the managed policies and SAM policy templates are listed
+    # Then none of them grants a whole service (or everything)
+    assert sorted(set(names) & BROAD_POLICIES) == []
+
+
+@pytest.mark.parametrize("logical_id", FUNCTION_IDS)
+def test_statements_name_actions_and_resources(document: dict[str, Any], logical_id: str) -> None:
+    # Given each inline IAM statement of a function
+    problems = []
+    for statement in _statements(document, logical_id):
+        sid = statement.get("Sid", "(no Sid)")
+        # When its actions and resources are read
+        actions = _listed(statement.get("Action"))
+        resources = _listed(statement.get("Resource"))
+        # Then actions are named one by one, not by wildcard or exclusion
+        problems += [f"{sid}: wildcard action {a}" for a in actions if "*" in a]
+        problems += [f"{sid}: uses {k}" for k in ("NotAction", "NotResource") if k in statement]
+        # And every resource is a specific resource of the stack (an index ARN may end in /index/*)
+        if not set(actions) <= STAR_RESOURCE_ACTIONS:
+            problems += [f"{sid}: unscoped resource {r}" for r in resources if not _is_scoped(r)]
+        if not resources:
+            problems.append(f"{sid}: no Resource")
+    assert problems == []
+
+
+def test_public_api_has_no_dynamodb_permissions(document: dict[str, Any]) -> None:
+    # Given the function behind the public web-form routes
+    # When its policies are read
+    actions = _allowed_actions(document, "PublicApiFunction")
+    names = _policy_names(document, "PublicApiFunction")
+    # Then it cannot touch DynamoDB at all
+    assert sorted(a for a in actions if a.lower().startswith("dynamodb:")) == []
+    assert sorted(n for n in names if "dynamodb" in n.lower()) == []
+
+
+@pytest.mark.parametrize("logical_id", FUNCTION_IDS)
+def test_functions_can_make_the_table_calls_their_code_makes(document: dict[str, Any],
+                                                                     logical_id: str) -> None:
+    # Given the DynamoDB calls of the customer repository, read from its source
+    needed, uses_index = _dynamodb_calls()
+    # When a function's DynamoDB permissions are compared with whether its handler loads the repository
+    allowed = {a for a in _allowed_actions(document, logical_id) if a.startswith("dynamodb:")}
+    if probe_handler(logical_id)["loads_customer_repository"]:
+        # Then a function that uses the repository may make each of its calls (else AccessDenied in AWS) ...
+        assert sorted(needed - allowed) == []
+        # ... and nothing beyond item reads and writes that it never makes (no Scan, no PartiQL, no batch
+        # writes, no table management, no streams or exports)
+        assert sorted((allowed - needed) - ITEM_ACTIONS) == []
+        if uses_index:
+            resources = [_resource_text(r) for s in _statements(document, logical_id)
+                         for r in _listed(s.get("Resource"))]
+            assert any(r.endswith("/index/*") for r in resources), "queries an index without index permission"
+    else:
+        # Then a function that does not use the repository has no DynamoDB permission
+        assert sorted(allowed) == []
