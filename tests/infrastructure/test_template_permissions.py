@@ -67,25 +67,34 @@ def _is_scoped(resource: Any) -> bool:
     return "*" not in text
 
 
+def _client_operations(node: ast.AST) -> set[str]:
+    """Operations named on the DynamoDB client (``ddb.query`` or ``self._ddb.query``), whether called
+    directly or handed to a wrapper such as ``call(self._ddb.query, ...)``."""
+    found = set()
+    for attribute in ast.walk(node):
+        if not isinstance(attribute, ast.Attribute) or attribute.attr == "meta":
+            continue
+        owner = attribute.value
+        if (isinstance(owner, ast.Name) and owner.id == "ddb") or \
+                (isinstance(owner, ast.Attribute) and owner.attr == "_ddb"):
+            found.add(attribute.attr)
+    return found
+
+
 def _dynamodb_calls() -> tuple[set[str], bool]:
     """The DynamoDB actions the customer repository needs, read from its source, and whether it queries
     a secondary index."""
     helpers: dict[str, set[str]] = {}
     for node in ast.parse((DAL / "dynamo.py").read_text()).body:
         if isinstance(node, ast.FunctionDef):
-            helpers[node.name] = {c.func.attr for c in ast.walk(node) if isinstance(c, ast.Call)
-                                  and isinstance(c.func, ast.Attribute) and isinstance(c.func.value, ast.Name)
-                                  and c.func.value.id == "ddb"}
+            helpers[node.name] = _client_operations(node)
     tree = ast.parse((DAL / "customers.py").read_text())
-    operations: set[str] = set()
+    operations: set[str] = _client_operations(tree)
     uses_index = False
     transaction_kinds: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             func = node.func
-            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute) \
-                    and func.value.attr == "_ddb":
-                operations.add(func.attr)
             if isinstance(func, ast.Name) and func.id in helpers:
                 operations |= helpers[func.id]
             uses_index |= any(k.arg == "IndexName" for k in node.keywords)
