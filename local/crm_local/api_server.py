@@ -139,7 +139,8 @@ class LocalApi:
             body = json.dumps(openapi_document(self.functions), indent=2).encode()
             _write(request, 200, {"Content-Type": "application/json"}, body)
         elif path == "/docs":
-            _write(request, 200, {"Content-Type": "text/html; charset=utf-8"}, swagger_page(openapi_document(self.functions)).encode())
+            page = swagger_page(openapi_document(self.functions))
+            _write(request, 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode())
         else:
             from aws_lambda_powertools.event_handler.openapi import swagger_ui
 
