@@ -52,10 +52,19 @@ def test_keyword_matches_the_start_of_any_word_of_any_field(api: Call, people: d
     assert _names(api, q=people["Hopper"]["customer_number"]) == ["Hopper"]
 
 
-def test_every_keyword_must_match(api: Call, people: dict[str, Any]) -> None:
+@pytest.mark.parametrize("checked_on_records_at_most", [100, 0], ids=["records", "index"])
+def test_every_keyword_must_match(api: Call, people: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+                                  checked_on_records_at_most: int) -> None:
+    # Given the other keywords are checked on the few candidates' records, or all looked up in the index
+    monkeypatch.setattr(customers_module, "VERIFY_ON_RECORDS_AT_MOST", checked_on_records_at_most)
+    # Then the answers are the same
     assert _names(api, q="ada lovelace") == ["Lovelace"]
     assert sorted(_names(api, q="ada")) == ["Lovelace", "Smith"]  # ada, adam
     assert _names(api, q="ada hopper") == []
+    assert _names(api, q="lovelace example", fields="email") == ["Lovelace"]
+    assert _names(api, q="lovelace example", fields="name") == []
+    assert _names(api, q="engines lovelace ltd", type="organization") == ["Lovelace Engines Ltd"]
+    assert _names(api, q="lovelace n1", type="individual") == ["Lovelace"]
 
 
 def test_fields_narrow_what_the_keyword_searches(api: Call, people: dict[str, Any]) -> None:

@@ -156,7 +156,9 @@ class CustomerRepository:
                 request["FilterExpression"] = " AND ".join(filters)
                 request["ExpressionAttributeNames"] = names
             while len(found) < limit:
-                request["Limit"] = limit - len(found) + 1
+                step = limit - len(found) + 1
+                # A filter drops items after they are read: read in larger steps to save round trips.
+                request["Limit"] = min(1000, step * 4) if filters else step
                 answer = call(self._ddb.query, **request)
                 found += [i["GSI1SK"]["S"] for i in answer.get("Items", []) if i["GSI1SK"]["S"] != before]
                 if "LastEvaluatedKey" not in answer:

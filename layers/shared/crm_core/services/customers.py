@@ -36,6 +36,7 @@ from crm_core.text import (
 )
 
 DEFAULT_WINDOW_DAYS = 30
+VERIFY_ON_RECORDS_AT_MOST = 100  # candidates few enough to check the other keywords on their records
 DuplicateReason = Literal["same_email", "same_name_and_postcode"]
 _TYPE_FIELDS = {"individual": ("first_name", "last_name"), "organization": ("organization_name",)}
 
@@ -191,45 +192,59 @@ class CustomerService:
         scope = self._cursors.scope_of("customers", params.model_dump(exclude={"cursor", "limit"}))
         after = self._cursors.decode(params.cursor, scope) if params.cursor else None
         window = params.registered_within_days
+        profiles: dict[str, Customer] = {}
         if not params.q and not params.assigned_to:
             # The "registered in the last N days" list pages through the registration index itself.
             since = utcnow() - timedelta(days=window or DEFAULT_WINDOW_DAYS)
             ordered = self._repo.registered_page(since, after, limit + 1, params.type, params.status)
         else:
-            ids = self._matching(params)
+            ids, profiles = self._matching(params)
             if window:
                 oldest = min_id_at(utcnow() - timedelta(days=window))
                 ids = {i for i in ids if i >= oldest}  # an id carries its registration time
             if ids and (params.type or params.status):
-                known = self._repo.types_and_statuses(sorted(ids))
-                ids = {i for i, (kind, status) in known.items()
-                       if (params.type is None or kind == params.type)
-                       and (params.status is None or status == params.status)}
+                known: dict[str, tuple[str, str]] = {i: (c.type, c.status) for i, c in profiles.items()}
+                missing = sorted(ids - set(known))
+                known.update(self._repo.types_and_statuses(missing) if missing else {})
+                ids = {i for i in ids if i in known
+                       and (params.type is None or known[i][0] == params.type)
+                       and (params.status is None or known[i][1] == params.status)}
             ordered = sorted((i for i in ids if after is None or i < after), reverse=True)
         page_ids = ordered[:limit]
-        found = self._repo.get_many(page_ids) if page_ids else {}
+        missing = [i for i in page_ids if i not in profiles]
+        found = {**profiles, **(self._repo.get_many(missing) if missing else {})}
         items = [found[i] for i in page_ids if i in found]
         next_cursor = self._cursors.encode(scope, page_ids[-1]) if len(ordered) > limit else None
         return CustomerPage(items=items, next_cursor=next_cursor)
 
-    def _matching(self, params: SearchParams) -> set[str]:
-        """Ids matching every keyword (in the chosen fields) and the assigned staff user."""
+    def _matching(self, params: SearchParams) -> tuple[set[str], dict[str, Customer]]:
+        """Ids matching every keyword (in the chosen fields) and the assigned staff user.
+
+        Keywords are looked up longest first. Once the candidates are few, the remaining keywords are
+        checked on the candidates' own records instead of the index: a short, common keyword ("uk",
+        "n1") would otherwise read every term it starts. The records read are returned for reuse.
+        """
         ids: set[str] | None = None
+        profiles: dict[str, Customer] = {}
         if params.q:
-            keywords = query_words(params.q)
-            if not keywords:
+            remaining = query_words(params.q)
+            if not remaining:
                 raise Invalid("q needs a word of at least 2 letters or digits",
                               fields=[field_error("q", "needs a word of at least 2 letters or digits")])
             fields = set(params.fields or SEARCH_FIELDS)
-            for word in keywords:
-                matches = self._repo.term_matches(word, fields)
+            while remaining:
+                matches = self._repo.term_matches(remaining.pop(0), fields)
                 ids = matches if ids is None else ids & matches
                 if not ids:
-                    return set()
+                    return set(), {}
+                if remaining and len(ids) <= VERIFY_ON_RECORDS_AT_MOST:
+                    profiles = self._repo.get_many(sorted(ids))
+                    ids = {i for i, c in profiles.items() if _has_words(c, remaining, fields)}
+                    break
         if params.assigned_to:
             staff_ids = self._repo.assigned_to(params.assigned_to)
             ids = staff_ids if ids is None else ids & staff_ids
-        return ids or set()
+        return ids or set(), profiles
 
     # ---- history -----------------------------------------------------------------------------------
 
@@ -243,6 +258,11 @@ class CustomerService:
         after = self._cursors.decode(cursor, scope) if cursor else None
         entries, last = self._repo.history(customer_id, size, after)
         return HistoryPage(items=entries, next_cursor=self._cursors.encode(scope, last) if last else None)
+
+
+def _has_words(customer: Customer, keywords: list[str], fields: set[str]) -> bool:
+    terms = [term for term, field in customer_terms(customer) if field in fields]
+    return all(any(term.startswith(word) for term in terms) for word in keywords)
 
 
 def _stale(current_version: int) -> VersionConflict:
