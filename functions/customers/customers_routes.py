@@ -18,7 +18,8 @@ from crm_core.models.customer import (
     HistoryPage,
     SearchParams,
 )
-from crm_core.wiring import customer_service
+from crm_core.models.records import CustomerDetail
+from crm_core.wiring import customer_service, record_service
 
 router = Router()
 CustomerId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="the customer's id")]
@@ -52,9 +53,10 @@ def search_customers(
     return customer_service().search(params)
 
 
-@router.get("/customers/<customer_id>", tags=["customers"], summary="Get one customer")
-def get_customer(customer_id: CustomerId) -> Customer:
-    return customer_service().get(customer_id)
+@router.get("/customers/<customer_id>", tags=["customers"], summary="Get one customer, with its operator notices")
+def get_customer(customer_id: CustomerId) -> CustomerDetail:
+    customer = customer_service().get(customer_id)
+    return CustomerDetail(**customer.model_dump(), operator_notices=record_service().operator_notices(customer_id))
 
 
 @router.patch("/customers/<customer_id>", tags=["customers"],

@@ -8,7 +8,9 @@ from crm_core.aws import client
 from crm_core.config import get_settings
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
+from crm_core.dal.records import RecordRepository
 from crm_core.services.customers import CustomerService, Paging
+from crm_core.services.records import RecordService
 
 
 @lru_cache(maxsize=1)
@@ -21,10 +23,18 @@ def customer_service() -> CustomerService:
     )
 
 
+@lru_cache(maxsize=1)
+def record_service() -> RecordService:
+    settings = get_settings()
+    ddb = client("dynamodb")
+    return RecordService(CustomerRepository(ddb, settings.table_name), RecordRepository(ddb, settings.table_name))
+
+
 def reset() -> None:
     """Forget built services and settings (tests that change the environment)."""
     from crm_core.aws import reset_clients
 
     customer_service.cache_clear()
+    record_service.cache_clear()
     get_settings.cache_clear()
     reset_clients()

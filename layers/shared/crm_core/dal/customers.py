@@ -59,10 +59,6 @@ class StaleVersion(Exception):
     pass
 
 
-class CustomerMissing(Exception):
-    pass
-
-
 def customer_pk(customer_id: str) -> str:
     return f"CUST#{customer_id}"
 
@@ -213,7 +209,7 @@ class CustomerRepository:
                     for kind, value in claims.items()]
         actions += [(None, _put(self._table, _staff_item(customer.id, user))) for user in customer.assigned_staff]
         actions += [(None, _put(self._table, _term_item(t, f, customer.id))) for t, f in sorted(terms)]
-        actions.append((None, _put(self._table, _history_item(customer.id, entry))))
+        actions.append((None, _put(self._table, history_item(customer.id, entry))))
         self._transact(actions, claims)
 
     def update(self, before: Customer, after: Customer, terms_before: set[Term], terms_after: set[Term],
@@ -233,7 +229,7 @@ class CustomerRepository:
         actions += [(None, _put(table, _staff_item(after.id, u))) for u in new_staff - old_staff]
         actions += [(None, _delete(table, term_key(t, f, after.id))) for t, f in sorted(terms_before - terms_after)]
         actions += [(None, _put(table, _term_item(t, f, after.id))) for t, f in sorted(terms_after - terms_before)]
-        actions.append((None, _put(table, _history_item(after.id, entry))))
+        actions.append((None, _put(table, history_item(after.id, entry))))
         self._transact(actions, claim)
 
     def _transact(self, actions: list[tuple[str | None, dict[str, Any]]], claims: dict[str, str]) -> None:
@@ -305,7 +301,7 @@ def _term_item(term: str, field: str, customer_id: str) -> dict[str, Any]:
     return {"PK": k["PK"]["S"], "SK": k["SK"]["S"], "customer_id": customer_id}
 
 
-def _history_item(customer_id: str, entry: HistoryEntry) -> dict[str, Any]:
+def history_item(customer_id: str, entry: HistoryEntry) -> dict[str, Any]:
     return {"PK": customer_pk(customer_id), "SK": f"HIST#{iso(entry.at)}#{new_id()[-6:]}",
             "entry": entry.model_dump(mode="json")}
 

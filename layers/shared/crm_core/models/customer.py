@@ -146,6 +146,7 @@ class Customer(BaseModel):
     address: Address | None = None
     answers: dict[str, Any] = Field(default_factory=dict)
     assigned_staff: list[str] = Field(default_factory=list)
+    merged_into: str | None = Field(default=None, description="the customer this one was merged into")
     version: int
     created_at: datetime
     updated_at: datetime

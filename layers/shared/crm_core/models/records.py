@@ -1,0 +1,161 @@
+"""Records kept with a customer: notes, tasks (touch points), relationships, account benefits, membership."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from crm_core.models.customer import Customer, LongText, StaffUser, Strict, Text
+
+NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+TaskStatus = Literal["open", "done", "cancelled"]
+RelationshipType = Literal["contact", "business", "sold_for", "sold_by"]
+INVERSE: dict[str, RelationshipType] = {"contact": "business", "business": "contact", "sold_for": "sold_by",
+                                        "sold_by": "sold_for"}
+CustomerId = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+
+
+class Record(BaseModel):
+    """What every stored record carries besides its own fields."""
+
+    id: str
+    version: int
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+
+
+# ---- notes -----------------------------------------------------------------------------------------
+
+class NoteCreate(Strict):
+    text: NoteText
+    operator_notice: bool = Field(default=False, description="pop the note up on the sales screen")
+
+
+class NotePatch(Strict):
+    version: int = Field(ge=1)
+    text: NoteText | None = None
+    operator_notice: bool | None = None
+
+
+class Note(Record):
+    text: str
+    operator_notice: bool = False
+
+
+# ---- tasks (touch points) ------------------------------------------------------------------------
+
+class TaskCreate(Strict):
+    title: LongText
+    details: NoteText | None = None
+    due_date: date | None = None
+    assignee: StaffUser | None = None
+    status: TaskStatus = "open"
+
+
+class TaskPatch(Strict):
+    version: int = Field(ge=1)
+    title: LongText | None = None
+    details: NoteText | None = None
+    due_date: date | None = None
+    assignee: StaffUser | None = None
+    status: TaskStatus | None = None
+
+
+class Task(Record):
+    customer_id: str
+    title: str
+    details: str | None = None
+    due_date: date | None = None
+    assignee: str | None = None
+    status: TaskStatus = "open"
+
+
+# ---- relationships -------------------------------------------------------------------------------
+
+class RelationshipCreate(Strict):
+    type: RelationshipType = Field(description="what the other customer is to this one")
+    related_id: CustomerId
+    note: LongText | None = None
+
+
+class RelationshipPatch(Strict):
+    version: int = Field(ge=1)
+    type: RelationshipType | None = None
+    note: LongText | None = None
+
+
+class Relationship(Record):
+    type: RelationshipType
+    related_id: str
+    note: str | None = None
+
+
+class RelationshipView(Relationship):
+    """A relationship as staff see it: with the related customer's current number, name and status."""
+
+    related_number: str | None = None
+    related_name: str | None = None
+    related_status: str | None = None
+
+
+# ---- account benefits and membership -------------------------------------------------------------
+
+class BenefitCreate(Strict):
+    name: LongText
+    description: NoteText | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> BenefitCreate:
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class Benefit(Record):
+    name: str
+    description: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class BenefitGroup(Strict):
+    name: Text
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> BenefitGroup:
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class MembershipPut(Strict):
+    programme: Text
+    expires_on: date | None = None
+    benefit_groups: Annotated[list[BenefitGroup], Field(max_length=50)] = Field(default_factory=list)
+    benefits: Annotated[list[LongText], Field(max_length=100)] = Field(
+        default_factory=list, description="benefits added by hand")
+    version: int | None = Field(default=None, ge=1, description="the version you read; omit for a new membership")
+
+
+class Membership(BaseModel):
+    programme: str
+    expires_on: date | None = None
+    benefit_groups: list[BenefitGroup] = Field(default_factory=list)
+    benefits: list[str] = Field(default_factory=list)
+    version: int
+    updated_at: datetime
+    updated_by: str
+
+
+class CustomerDetail(Customer):
+    """The record as the sales screen opens it: with the notes flagged to pop up."""
+
+    operator_notices: list[Note] = Field(default_factory=list)
