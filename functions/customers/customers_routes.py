@@ -15,8 +15,11 @@ from crm_core.models.customer import (
     CustomerCreate,
     CustomerPage,
     CustomerPatch,
+    EmailPreferences,
+    EmailPreferencesPut,
     HistoryPage,
     SearchParams,
+    StatusChange,
 )
 from crm_core.models.records import CustomerDetail
 from crm_core.wiring import customer_service, record_service
@@ -72,3 +75,21 @@ def customer_history(
     cursor: Annotated[str | None, Query()] = None,
 ) -> HistoryPage:
     return customer_service().history(customer_id, limit, cursor)
+
+
+@router.post("/customers/<customer_id>/status", tags=["customers"],
+             summary="Enroll, un-enroll, deactivate (hold) or reactivate; a refused change says why (409)")
+def change_status(customer_id: CustomerId, change: Annotated[StatusChange, Body()]) -> Customer:
+    return customer_service().change_status(customer_id, change.action, actor(router))
+
+
+@router.get("/customers/<customer_id>/email-preferences", tags=["customers"], summary="Email opt-ins")
+def get_email_preferences(customer_id: CustomerId) -> EmailPreferences:
+    return customer_service().get(customer_id).email_preferences
+
+
+@router.put("/customers/<customer_id>/email-preferences", tags=["customers"],
+            summary="Opt in or out per category (marketing, account)")
+def put_email_preferences(customer_id: CustomerId,
+                          preferences: Annotated[EmailPreferencesPut, Body()]) -> EmailPreferences:
+    return customer_service().set_email_preferences(customer_id, preferences, actor(router)).email_preferences

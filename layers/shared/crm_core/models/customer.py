@@ -85,6 +85,22 @@ class Address(Strict):
     country: Country | None = Field(default=None, description="ISO 3166-1 alpha-2 code, e.g. GB")
 
 
+class EmailPreferences(Strict):
+    """Opt-in per category of email. Marketing is opt-in; account mail (password resets) is on by default."""
+
+    marketing: bool = False
+    account: bool = True
+
+
+class EmailPreferencesPut(Strict):
+    marketing: bool | None = None
+    account: bool | None = None
+
+
+class StatusChange(Strict):
+    action: Literal["enroll", "unenroll", "deactivate", "reactivate"]
+
+
 class _CustomerFields(Strict):
     username: Username | None = Field(default=None, description="unique across customers; cannot change once saved")
     email: Email | None = None
@@ -94,6 +110,7 @@ class _CustomerFields(Strict):
     assigned_staff: Annotated[list[StaffUser], Field(max_length=2)] = Field(
         default_factory=list, description="at most two staff users tied to the customer"
     )
+    email_preferences: EmailPreferences = Field(default_factory=lambda: EmailPreferences())
     confirm_duplicate: bool = Field(
         default=False, description="create even though a customer with the same email, or name and postcode, exists"
     )
@@ -146,6 +163,9 @@ class Customer(BaseModel):
     address: Address | None = None
     answers: dict[str, Any] = Field(default_factory=dict)
     assigned_staff: list[str] = Field(default_factory=list)
+    inactive_reason: Literal["unenrolled", "deactivated"] | None = None
+    status_before_deactivation: CustomerStatus | None = None
+    email_preferences: EmailPreferences = Field(default_factory=EmailPreferences)
     merged_into: str | None = Field(default=None, description="the customer this one was merged into")
     version: int
     created_at: datetime

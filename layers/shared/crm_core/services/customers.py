@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -9,7 +10,16 @@ from typing import Any, Literal
 from crm_core.clock import utcnow
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import ClaimTaken, CustomerRepository, StaleVersion, Term
-from crm_core.errors import DuplicateCustomer, Invalid, NotFound, UsernameTaken, VersionConflict, field_error
+from crm_core.errors import (
+    Conflict,
+    DuplicateCustomer,
+    Invalid,
+    NotFound,
+    RetryLater,
+    UsernameTaken,
+    VersionConflict,
+    field_error,
+)
 from crm_core.ids import format_customer_number, min_id_at, new_id
 from crm_core.models.customer import (
     EDITABLE,
@@ -18,6 +28,7 @@ from crm_core.models.customer import (
     CustomerPage,
     CustomerPatch,
     DuplicateCandidate,
+    EmailPreferencesPut,
     FieldChange,
     HistoryEntry,
     HistoryPage,
@@ -25,6 +36,7 @@ from crm_core.models.customer import (
     OrganizationCreate,
     SearchParams,
 )
+from crm_core.status import StatusAction, transition
 from crm_core.text import (
     SEARCH_FIELDS,
     dedupe_key,
@@ -35,6 +47,7 @@ from crm_core.text import (
     words,
 )
 
+TRACKED = ("status", "inactive_reason", "status_before_deactivation", "email_preferences")
 DEFAULT_WINDOW_DAYS = 30
 VERIFY_ON_RECORDS_AT_MOST = 100  # candidates few enough to check the other keywords on their records
 DuplicateReason = Literal["same_email", "same_name_and_postcode"]
@@ -145,9 +158,10 @@ class CustomerService:
     # ---- edit --------------------------------------------------------------------------------------
 
     def patch(self, customer_id: str, patch: CustomerPatch, actor: str) -> Customer:
-        before = self._repo.get(customer_id, consistent=True)
-        if before is None:
-            raise NotFound(f"customer {customer_id} does not exist")
+        before = self._current(customer_id)
+        if before.status == "merged":
+            raise Conflict(f"customer {before.customer_number} is merged into another customer and cannot be "
+                           "edited", merged_into=before.merged_into)
         if patch.version != before.version:
             raise _stale(before.version)
         changes = patch.model_dump(include=patch.model_fields_set & set(EDITABLE))
@@ -181,6 +195,46 @@ class CustomerService:
         except ClaimTaken as taken:
             raise self._claim_error(taken, after) from None
         return after
+
+    # ---- status and email preferences -------------------------------------------------------------
+
+    def change_status(self, customer_id: str, action: StatusAction, actor: str) -> Customer:
+        return self._update(customer_id, actor, f"status_{action}", lambda c: transition(c, action))
+
+    def set_email_preferences(self, customer_id: str, wanted: EmailPreferencesPut, actor: str) -> Customer:
+        def updates(c: Customer) -> dict[str, Any]:
+            if c.status == "merged":
+                raise Conflict(f"customer {c.customer_number} is merged and cannot be changed")
+            chosen = wanted.model_dump(exclude_none=True)
+            return {"email_preferences": c.email_preferences.model_copy(update=chosen)}
+
+        return self._update(customer_id, actor, "email_preferences_changed", updates)
+
+    def _update(self, customer_id: str, actor: str, action: str,
+                updates: Callable[[Customer], dict[str, Any]], attempts: int = 3) -> Customer:
+        """Read, change and write the profile; a concurrent edit in between makes it start again."""
+        for _ in range(attempts):
+            before = self._current(customer_id)
+            after = before.model_copy(update=updates(before))
+            diff = _changes(before, after)
+            if not diff:
+                return before
+            now = utcnow()
+            after = after.model_copy(update={"version": before.version + 1, "updated_at": now, "updated_by": actor})
+            terms = customer_terms(before)
+            entry = HistoryEntry(at=now, by=actor, action=action, changes=diff)
+            try:
+                self._repo.update(before, after, terms, terms, entry, {}, {}, dedupe_of(after))
+            except StaleVersion:
+                continue
+            return after
+        raise RetryLater("the customer is being changed by others; retry shortly")
+
+    def _current(self, customer_id: str) -> Customer:
+        customer = self._repo.get(customer_id, consistent=True)
+        if customer is None:
+            raise NotFound(f"customer {customer_id} does not exist")
+        return customer
 
     # ---- search ------------------------------------------------------------------------------------
 
@@ -292,10 +346,12 @@ def _check_patch(before: Customer, changes: dict[str, Any]) -> None:
 
 
 def _diffable(c: Customer) -> dict[str, Any]:
-    """Editable fields, the address flattened so history says ``address.postcode``, not the whole address."""
-    values = c.model_dump(mode="json", include=set(EDITABLE))
+    """The fields history tracks, nested ones flattened so it says ``address.postcode``, not the whole address."""
+    values = c.model_dump(mode="json", include=set(EDITABLE) | set(TRACKED))
     address = values.pop("address", None) or {}
     values.update({f"address.{part}": address.get(part) for part in Address.model_fields})
+    preferences = values.pop("email_preferences")
+    values.update({f"email_preferences.{k}": v for k, v in preferences.items()})
     return values
 
 
