@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from crm_core.http import actor
+from crm_core.models.points import PointsAdjustment, PointsEntry, PointsStatement
 from crm_core.models.records import (
     Benefit,
     BenefitCreate,
@@ -26,7 +27,7 @@ from crm_core.models.records import (
     TaskPatch,
 )
 from crm_core.services.records import BENEFITS, NOTES, TASKS
-from crm_core.wiring import record_service
+from crm_core.wiring import points_service, record_service
 
 router = Router()
 _ID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
@@ -152,3 +153,17 @@ def change_relationship(customer_id: CustomerId, relationship_id: RecordId,
 def remove_relationship(customer_id: CustomerId, relationship_id: RecordId) -> Response[str]:
     record_service().unrelate(customer_id, relationship_id, actor(router))
     return _gone()
+
+
+# ---- points --------------------------------------------------------------------------------------
+
+@router.get("/customers/<customer_id>/points", tags=["points"], summary="Points balance and ledger, newest first")
+def points_statement(customer_id: CustomerId, limit: Annotated[int | None, Query(ge=1)] = None,
+                     cursor: Annotated[str | None, Query(max_length=2000)] = None) -> PointsStatement:
+    return points_service().statement(customer_id, limit, cursor)
+
+
+@router.post("/customers/<customer_id>/points", status_code=201, tags=["points"],
+             summary="Adjust points: amount (+/-), type and reason are required")
+def adjust_points(customer_id: CustomerId, adjustment: Annotated[PointsAdjustment, Body()]) -> PointsEntry:
+    return points_service().adjust(customer_id, adjustment, actor(router))

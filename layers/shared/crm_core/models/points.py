@@ -1,0 +1,41 @@
+"""The points ledger: adjustments with a type and a reason; the balance is their sum."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints, field_validator
+
+from crm_core.models.customer import LongText, Strict
+
+PointsType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+class PointsAdjustment(Strict):
+    amount: int = Field(ge=-1_000_000, le=1_000_000, description="points to add (+) or remove (-)")
+    type: PointsType = Field(description="the points type, e.g. loyalty, bonus, correction")
+    reason: LongText
+
+    @field_validator("amount")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("must not be zero")
+        return value
+
+
+class PointsEntry(BaseModel):
+    id: str
+    amount: int
+    type: str
+    reason: str
+    balance_after: int
+    at: datetime
+    by: str
+
+
+class PointsStatement(BaseModel):
+    balance: int
+    entries: list[PointsEntry]
+    next_cursor: str | None = None
