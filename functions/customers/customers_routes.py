@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import ValidationError
@@ -11,6 +12,8 @@ from pydantic import ValidationError
 from crm_core.errors import Invalid
 from crm_core.http import actor, validation_fields
 from crm_core.models.customer import (
+    BulkDelete,
+    BulkOutcome,
     Customer,
     CustomerCreate,
     CustomerPage,
@@ -93,3 +96,17 @@ def get_email_preferences(customer_id: CustomerId) -> EmailPreferences:
 def put_email_preferences(customer_id: CustomerId,
                           preferences: Annotated[EmailPreferencesPut, Body()]) -> EmailPreferences:
     return customer_service().set_email_preferences(customer_id, preferences, actor(router)).email_preferences
+
+
+@router.delete("/customers/<customer_id>", tags=["customers"],
+               summary="Delete a customer without transactions (409 otherwise); history kept unless delete_history")
+def delete_customer(customer_id: CustomerId,
+                    delete_history: Annotated[bool, Query(description="also delete its change history")] = False
+                    ) -> Response[str]:
+    customer_service().delete(customer_id, delete_history, actor(router))
+    return Response(status_code=204, body="")
+
+
+@router.post("/customers/delete", tags=["customers"], summary="Delete many customers; an outcome per id")
+def delete_customers(request: Annotated[BulkDelete, Body()]) -> list[BulkOutcome]:
+    return customer_service().delete_many(request.ids, request.delete_history, actor(router))

@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 from crm_core.clock import iso, utcnow
 from crm_core.dal.dynamo import (
     batch_get,
+    batch_write,
     call,
     cancellation_codes,
     error_code,
@@ -44,6 +45,10 @@ from crm_core.models.customer import Customer, HistoryEntry
 
 PROFILE = "PROFILE"
 CLAIM = "CLAIM"
+TOMBSTONE = "TOMBSTONE"
+POINTS_SUMMARY = "POINTS"
+# Items whose presence means the customer has transactions logged against it (and so cannot be deleted)
+TRANSACTION_MARKERS = (POINTS_SUMMARY,)
 FIRST_CUSTOMER_NUMBER = 100_000
 Term = tuple[str, str]  # (term, field)
 
@@ -56,6 +61,10 @@ class ClaimTaken(Exception):
 
 
 class StaleVersion(Exception):
+    pass
+
+
+class HasTransactions(Exception):
     pass
 
 
@@ -232,6 +241,53 @@ class CustomerRepository:
         actions.append((None, _put(table, history_item(after.id, entry))))
         self._transact(actions, claim)
 
+    # ---- deletion ----------------------------------------------------------------------------------
+
+    def has_transactions(self, customer_id: str) -> bool:
+        keys = [key(customer_pk(customer_id), marker) for marker in TRANSACTION_MARKERS]
+        return bool(batch_get(self._ddb, self._table, keys, projection="PK"))
+
+    def tombstone(self, customer_id: str) -> dict[str, Any] | None:
+        answer = call(self._ddb.get_item, TableName=self._table, Key=key(customer_pk(customer_id), TOMBSTONE),
+                      ConsistentRead=True)
+        return from_item(answer["Item"]) if "Item" in answer else None
+
+    def delete(self, customer: Customer, released: dict[str, str], entry: HistoryEntry,
+               tombstone: dict[str, Any]) -> None:
+        """Remove the profile, its lookups and claims, and leave a tombstone and the last history entry, at once,
+        if the customer is unchanged and has no transactions. ``purge`` then removes what else it had."""
+        table, pk = self._table, customer_pk(customer.id)
+        actions: list[tuple[str | None, dict[str, Any]]] = [
+            (None, _delete(table, key(pk, PROFILE), "#v = :v", names={"#v": "version"},
+                           values={":v": {"N": str(customer.version)}})),
+        ]
+        actions += [("transactions", {"ConditionCheck": {"TableName": table, "Key": key(pk, marker),
+                                                         "ConditionExpression": "attribute_not_exists(PK)"}})
+                    for marker in TRANSACTION_MARKERS]
+        actions.append((None, _put(table, {**tombstone, "PK": pk, "SK": TOMBSTONE})))
+        actions.append((None, _put(table, history_item(customer.id, entry))))
+        actions.append((None, _delete(table, key(f"CUSTNO#{customer.customer_number}", "CUSTNO"))))
+        actions += [(None, _delete(table, key(claim_pk(kind, value), CLAIM), "customer_id = :me",
+                                   values={":me": {"S": customer.id}})) for kind, value in released.items()]
+        actions += [(None, _delete(table, key(pk, f"STAFF#{u}"))) for u in customer.assigned_staff]
+        try:
+            self._transact(actions, {})
+        except ClaimTaken as taken:  # a ConditionCheck on a transaction marker failed
+            raise HasTransactions() from taken
+
+    def add_history(self, customer_id: str, entry: HistoryEntry) -> None:
+        call(self._ddb.put_item, TableName=self._table, Item=to_item(history_item(customer_id, entry)))
+
+    def partition(self, customer_id: str) -> list[dict[str, Any]]:
+        """Every item of the customer's partition, as plain values with their keys."""
+        items = query_all(self._ddb, TableName=self._table, KeyConditionExpression="PK = :pk",
+                          ExpressionAttributeValues={":pk": {"S": customer_pk(customer_id)}})
+        return [from_item(i) for i in items]
+
+    def remove_items(self, keys: list[tuple[str, str]]) -> None:
+        """Delete items by (PK, SK), 25 a call, retrying what DynamoDB leaves unprocessed."""
+        batch_write(self._ddb, self._table, [{"DeleteRequest": {"Key": key(pk, sk)}} for pk, sk in keys])
+
     def _transact(self, actions: list[tuple[str | None, dict[str, Any]]], claims: dict[str, str]) -> None:
         if len(actions) > 100:
             raise ValueError(f"{len(actions)} actions exceed DynamoDB's 100 per transaction")
@@ -245,7 +301,7 @@ class CustomerRepository:
             for (kind, _), code in zip(actions, codes, strict=False):
                 if code == "ConditionalCheckFailed":
                     if kind is not None:
-                        raise ClaimTaken(kind, claims[kind]) from exc
+                        raise ClaimTaken(kind, claims.get(kind, "")) from exc
                     raise StaleVersion() from exc
             if any(c in ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict") for c in codes):
                 raise RetryLater("the customer is being changed by another request; retry shortly") from exc
@@ -271,10 +327,10 @@ def _put(table: str, item: dict[str, Any], condition: str | None = None, names: 
     return {"Put": put}
 
 
-def _delete(table: str, item_key: dict[str, Any], condition: str | None = None,
+def _delete(table: str, item_key: dict[str, Any], condition: str | None = None, names: dict[str, str] | None = None,
             values: dict[str, Any] | None = None) -> dict[str, Any]:
     delete: dict[str, Any] = {"TableName": table, "Key": item_key}
-    _conditioned(delete, condition, None, values)
+    _conditioned(delete, condition, names, values)
     return {"Delete": delete}
 
 

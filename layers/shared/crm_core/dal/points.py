@@ -8,13 +8,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from crm_core.dal.customers import PROFILE, customer_pk, history_item
+from crm_core.dal.customers import POINTS_SUMMARY, PROFILE, customer_pk, history_item
 from crm_core.dal.dynamo import call, cancellation_codes, error_code, from_item, key, raise_if_throttled, to_item
 from crm_core.errors import RetryLater
 from crm_core.models.customer import HistoryEntry
 from crm_core.models.points import PointsEntry
 
-SUMMARY = "POINTS"
+SUMMARY = POINTS_SUMMARY
 ENTRY = "PTS#"
 
 

@@ -204,6 +204,19 @@ class DuplicateCandidate(BaseModel):
     reason: Literal["same_email", "same_name_and_postcode"]
 
 
+class BulkOutcome(BaseModel):
+    id: str
+    outcome: Literal["deleted", "assigned", "unassigned", "unchanged", "refused"]
+    code: str | None = None
+    message: str | None = None
+
+
+class BulkDelete(Strict):
+    ids: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]],
+                   Field(min_length=1, max_length=100)]
+    delete_history: bool = False
+
+
 class SearchParams(Strict):
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     fields: list[SearchField] | None = None

@@ -7,11 +7,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from crm_core.clock import utcnow
+from crm_core.clock import iso, utcnow
 from crm_core.cursor import CursorCodec
-from crm_core.dal.customers import ClaimTaken, CustomerRepository, StaleVersion, Term
+from crm_core.dal.customers import (
+    ClaimTaken,
+    CustomerRepository,
+    HasTransactions,
+    StaleVersion,
+    Term,
+    customer_pk,
+    term_key,
+)
 from crm_core.errors import (
     Conflict,
+    DomainError,
     DuplicateCustomer,
     Invalid,
     NotFound,
@@ -24,6 +33,7 @@ from crm_core.ids import format_customer_number, min_id_at, new_id
 from crm_core.models.customer import (
     EDITABLE,
     Address,
+    BulkOutcome,
     Customer,
     CustomerPage,
     CustomerPatch,
@@ -196,6 +206,67 @@ class CustomerService:
             raise self._claim_error(taken, after) from None
         return after
 
+    # ---- delete -----------------------------------------------------------------------------------
+
+    def delete(self, customer_id: str, delete_history: bool, actor: str) -> None:
+        """Delete a customer without transactions. Its history stays (with a tombstone saying who deleted it)
+        unless ``delete_history``. Deleting again finishes a deletion that was interrupted."""
+        customer = self._repo.get(customer_id, consistent=True)
+        if customer is None:
+            tombstone = self._repo.tombstone(customer_id)
+            if tombstone is None:
+                raise NotFound(f"customer {customer_id} does not exist")
+            self._purge(customer_id, tombstone, delete_history, actor)
+            return
+        if self._repo.has_transactions(customer_id):
+            raise _has_transactions(customer)
+        now = utcnow()
+        released = {k: v for k, v in claims_of(customer).items()
+                    if k == "username" or self._repo.claim_owner(k, v) == customer.id}
+        tombstone = {"customer_id": customer.id, "customer_number": customer.customer_number,
+                     "name": customer.display_name, "deleted_at": iso(now), "deleted_by": actor,
+                     "terms": [list(t) for t in sorted(customer_terms(customer))]}
+        entry = HistoryEntry(at=now, by=actor, action="deleted", changes=[])
+        try:
+            self._repo.delete(customer, released, entry, tombstone)
+        except StaleVersion:
+            raise Conflict("the customer changed while it was being deleted; look again and retry") from None
+        except HasTransactions:
+            raise _has_transactions(customer) from None
+        self._purge(customer_id, tombstone, delete_history, actor)
+
+    def delete_many(self, ids: list[str], delete_history: bool, actor: str) -> list[BulkOutcome]:
+        outcomes = []
+        for customer_id in dict.fromkeys(ids):
+            try:
+                self.delete(customer_id, delete_history, actor)
+            except DomainError as refused:
+                outcomes.append(BulkOutcome(id=customer_id, outcome="refused", code=refused.code,
+                                            message=refused.message))
+            else:
+                outcomes.append(BulkOutcome(id=customer_id, outcome="deleted"))
+        return outcomes
+
+    def _purge(self, customer_id: str, tombstone: dict[str, Any], delete_history: bool, actor: str) -> None:
+        """Remove what the deleted customer left: its records, search terms, the other side of its links."""
+        keep = () if delete_history else ("HIST#", "TOMBSTONE")
+        keys: list[tuple[str, str]] = []
+        links: list[tuple[str, str]] = []
+        for item in self._repo.partition(customer_id):
+            if not keep or not str(item["SK"]).startswith(keep):
+                keys.append((item["PK"], item["SK"]))
+            if str(item["SK"]).startswith("REL#"):
+                links.append((item["related_id"], item["SK"]))
+        keys += [(term_key(t, f, customer_id)["PK"]["S"], term_key(t, f, customer_id)["SK"]["S"])
+                 for t, f in tombstone.get("terms", [])]
+        keys += [(customer_pk(other), sk) for other, sk in links]
+        self._repo.remove_items(keys)
+        now = utcnow()
+        for other, sk in links:
+            self._repo.add_history(other, HistoryEntry(at=now, by=actor, action="relationship_removed", changes=[
+                FieldChange(field=f"relationships.{sk.removeprefix('REL#')}",
+                            old={"related_id": customer_id, "reason": "the related customer was deleted"})]))
+
     # ---- status and email preferences -------------------------------------------------------------
 
     def change_status(self, customer_id: str, action: StatusAction, actor: str) -> Customer:
@@ -307,7 +378,8 @@ class CustomerService:
         if size > self._paging.maximum:
             raise Invalid(f"limit may be at most {self._paging.maximum}",
                           fields=[field_error("limit", f"must be at most {self._paging.maximum}")])
-        self.get(customer_id)
+        if self._repo.get(customer_id) is None and self._repo.tombstone(customer_id) is None:
+            raise NotFound(f"customer {customer_id} does not exist")
         scope = self._cursors.scope_of("history", customer_id)
         after = self._cursors.decode(cursor, scope) if cursor else None
         entries, last = self._repo.history(customer_id, size, after)
@@ -317,6 +389,14 @@ class CustomerService:
 def _has_words(customer: Customer, keywords: list[str], fields: set[str]) -> bool:
     terms = [term for term, field in customer_terms(customer) if field in fields]
     return all(any(term.startswith(word) for term in terms) for word in keywords)
+
+
+def _has_transactions(customer: Customer) -> Conflict:
+    return HasTransactionsConflict(f"customer {customer.customer_number} has transactions and cannot be deleted")
+
+
+class HasTransactionsConflict(Conflict):
+    code = "has_transactions"
 
 
 def _stale(current_version: int) -> VersionConflict:
