@@ -10,6 +10,7 @@ from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.points import PointsRepository
 from crm_core.dal.records import RecordRepository
+from crm_core.dal.staff import StaffPreferencesRepository
 from crm_core.services.customers import CustomerService, Paging
 from crm_core.services.points import PointsService
 from crm_core.services.records import RecordService
@@ -40,6 +41,11 @@ def points_service() -> PointsService:
                          CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds), settings.max_page_size)
 
 
+@lru_cache(maxsize=1)
+def staff_preferences() -> StaffPreferencesRepository:
+    return StaffPreferencesRepository(client("dynamodb"), get_settings().table_name)
+
+
 def reset() -> None:
     """Forget built services and settings (tests that change the environment)."""
     from crm_core.aws import reset_clients
@@ -47,5 +53,6 @@ def reset() -> None:
     customer_service.cache_clear()
     record_service.cache_clear()
     points_service.cache_clear()
+    staff_preferences.cache_clear()
     get_settings.cache_clear()
     reset_clients()

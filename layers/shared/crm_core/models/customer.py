@@ -211,6 +211,16 @@ class BulkOutcome(BaseModel):
     message: str | None = None
 
 
+class StaffPut(Strict):
+    staff: Annotated[list[StaffUser], Field(max_length=2)] = Field(description="at most two staff users")
+
+
+class BulkAssign(Strict):
+    ids: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]],
+                   Field(min_length=1, max_length=100)]
+    staff_user: StaffUser
+
+
 class BulkDelete(Strict):
     ids: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]],
                    Field(min_length=1, max_length=100)]

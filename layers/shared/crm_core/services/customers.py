@@ -57,6 +57,7 @@ from crm_core.text import (
     words,
 )
 
+MAX_STAFF = 2
 TRACKED = ("status", "inactive_reason", "status_before_deactivation", "email_preferences")
 DEFAULT_WINDOW_DAYS = 30
 VERIFY_ON_RECORDS_AT_MOST = 100  # candidates few enough to check the other keywords on their records
@@ -281,6 +282,39 @@ class CustomerService:
 
         return self._update(customer_id, actor, "email_preferences_changed", updates)
 
+    def set_staff(self, customer_id: str, staff: list[str], actor: str) -> Customer:
+        def updates(c: Customer) -> dict[str, Any]:
+            _unmerged(c)
+            return {"assigned_staff": list(dict.fromkeys(staff))}
+
+        return self._update(customer_id, actor, "staff_assigned", updates)
+
+    def assign(self, ids: list[str], staff_user: str, actor: str, add: bool) -> list[BulkOutcome]:
+        """Assign (or unassign) one staff user to each customer; an outcome per id."""
+        def updates(c: Customer) -> dict[str, Any]:
+            _unmerged(c)
+            if not add:
+                return {"assigned_staff": [s for s in c.assigned_staff if s != staff_user]}
+            if staff_user in c.assigned_staff:
+                return {}
+            if len(c.assigned_staff) >= MAX_STAFF:
+                raise Conflict(f"customer {c.customer_number} already has {MAX_STAFF} assigned staff")
+            return {"assigned_staff": [*c.assigned_staff, staff_user]}
+
+        outcomes = []
+        for customer_id in dict.fromkeys(ids):
+            try:
+                before = self._current(customer_id)
+                after = self._update(customer_id, actor, "staff_assigned" if add else "staff_unassigned", updates)
+            except DomainError as refused:
+                outcomes.append(BulkOutcome(id=customer_id, outcome="refused", code=refused.code,
+                                            message=refused.message))
+                continue
+            changed = after.assigned_staff != before.assigned_staff
+            outcome = ("assigned" if add else "unassigned") if changed else "unchanged"
+            outcomes.append(BulkOutcome(id=customer_id, outcome=outcome))
+        return outcomes
+
     def _update(self, customer_id: str, actor: str, action: str,
                 updates: Callable[[Customer], dict[str, Any]], attempts: int = 3) -> Customer:
         """Read, change and write the profile; a concurrent edit in between makes it start again."""
@@ -389,6 +423,13 @@ class CustomerService:
 def _has_words(customer: Customer, keywords: list[str], fields: set[str]) -> bool:
     terms = [term for term, field in customer_terms(customer) if field in fields]
     return all(any(term.startswith(word) for term in terms) for word in keywords)
+
+
+def _unmerged(customer: Customer) -> bool:
+    if customer.status == "merged":
+        raise Conflict(f"customer {customer.customer_number} is merged into another customer and cannot be changed",
+                       merged_into=customer.merged_into)
+    return True
 
 
 def _has_transactions(customer: Customer) -> Conflict:
