@@ -1,0 +1,57 @@
+"""Run the benchmarks and print their figures: ``python bench/run.py [--only NAME] [--quick] [--large]``.
+
+Nothing here passes or fails on timings; each benchmark prints measurements and ratios against a baseline
+measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cold_start
+import search_reads
+from report import seconds
+
+BENCHMARKS: dict[str, tuple[str, Callable[[argparse.Namespace], str]]] = {
+    "cold_start": ("Cold start: import time of each API handler in a fresh process",
+                   lambda args: cold_start.run(quick=args.quick)),
+    "search": ("Search: DynamoDB items read per customer search, by table size",
+               lambda args: search_reads.run(quick=args.quick, large=args.large)),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Customer workflow benchmarks")
+    parser.add_argument("--only", choices=sorted(BENCHMARKS), help="run one benchmark")
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller sizes and fewer repeats: a smoke test that finishes in well under a minute")
+    parser.add_argument("--large", action="store_true",
+                        help="search benchmark: add 100,000 customers (slow: tens of minutes on moto)")
+    args = parser.parse_args(argv)
+
+    print(f"python {platform.python_version()} on {platform.system()} {platform.machine()}, "
+          f"{os.cpu_count()} CPUs{'; quick mode' if args.quick else ''}")
+    started = time.perf_counter()
+    for name, (title, bench) in BENCHMARKS.items():
+        if args.only and name != args.only:
+            continue
+        print()
+        print(title)
+        print("=" * len(title))
+        began = time.perf_counter()
+        print(bench(args))
+        print(f"({name} took {seconds(time.perf_counter() - began)})")
+    print()
+    print(f"total {seconds(time.perf_counter() - started)}")
+
+
+if __name__ == "__main__":
+    main()
