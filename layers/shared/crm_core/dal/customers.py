@@ -14,6 +14,11 @@ Items, each as PK / SK (and GSI keys), and the access pattern it serves:
 - search term: ``TERM#<first 2 chars>`` / ``<term>#<field>#<id>``. Keyword search: a Query with
   ``begins_with`` reads only the matching terms.
 - counter: ``COUNTER`` / ``customer_number``. Allocates customer numbers (in blocks, for imports).
+- tombstone: ``CUST#<id>`` / ``TOMBSTONE``. Left by a deletion: who deleted the customer and the search
+  terms still to remove, so the history stays readable and an interrupted deletion can be finished.
+
+The customer's records (notes, tasks, relationships, benefits, membership) and points live in the same
+partition: see ``dal/records.py`` and ``dal/points.py``.
 
 Every ``id`` is a ULID, so sorting ids sorts by registration time. Nothing here scans the table.
 GSI1 projects ``type`` and ``status`` so listings filter without reading profiles.
