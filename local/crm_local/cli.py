@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import urllib.request
 from typing import Any
 
 DEFAULT_HOST = "127.0.0.1"
@@ -65,6 +66,9 @@ class LocalStack:
         self.emulator = ThreadedMotoServer(ip_address=host, port=aws_port, verbose=False)
         self.emulator.start()
         self.aws_endpoint = f"http://{host}:{aws_port}"
+        # moto keeps its state per process: start from an empty account even if this process ran one before
+        urllib.request.urlopen(urllib.request.Request(f"{self.aws_endpoint}/moto-api/reset", method="POST"),
+                               timeout=10).close()
         point_at(self.aws_endpoint, self.template)
         self.resources = create_resources(self.template)
         self.functions = Functions(self.template)

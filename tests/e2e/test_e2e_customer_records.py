@@ -1,0 +1,99 @@
+"""End to end: what staff do to one customer, over real HTTP on loopback against the local stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from e2e.conftest import Http
+
+pytestmark = pytest.mark.e2e
+
+
+def _new(http: Http, **fields: Any) -> dict[str, Any]:
+    answer = http("POST", "/customers", {"type": "individual", "confirm_duplicate": True, **fields})
+    assert answer.status == 201, answer.body
+    return dict(answer.body)
+
+
+def test_the_sales_screen_pops_up_operator_notices(http: Http) -> None:
+    # Given a customer with an operator notice among their notes
+    customer = _new(http, first_name="Board", last_name="Member")
+    http("POST", f"/customers/{customer['id']}/notes", {"text": "Prefers post"})
+    http("POST", f"/customers/{customer['id']}/notes", {"text": "This is a board member", "operator_notice": True})
+    # When the record is opened
+    record = http("GET", f"/customers/{customer['id']}").body
+    # Then the notice comes with it
+    assert [n["text"] for n in record["operator_notices"]] == ["This is a board member"]
+
+
+def test_a_task_shows_on_the_assignees_list_until_done(http: Http) -> None:
+    customer = _new(http, first_name="Follow", last_name="Up")
+    task = http("POST", f"/customers/{customer['id']}/tasks",
+                {"title": "Renewal call", "due_date": "2027-01-10", "assignee": "e2e-tasks-user"}).body
+    mine = http("GET", "/tasks", headers={"X-Dev-User": "e2e-tasks-user"}).body
+    assert [t["id"] for t in mine] == [task["id"]]
+    http("PATCH", f"/customers/{customer['id']}/tasks/{task['id']}", {"version": 1, "status": "done"})
+    assert http("GET", "/tasks", headers={"X-Dev-User": "e2e-tasks-user"}).body == []
+
+
+def test_a_business_and_its_contact_see_each_other(http: Http) -> None:
+    firm = http("POST", "/customers", {"type": "organization", "organization_name": "E2E Works"}).body
+    person = _new(http, first_name="Con", last_name="Tact")
+    assert http("POST", f"/customers/{firm['id']}/relationships",
+                {"type": "contact", "related_id": person["id"]}).status == 201
+    seen_by_person = http("GET", f"/customers/{person['id']}/relationships").body
+    assert [(r["type"], r["related_name"]) for r in seen_by_person] == [("business", "E2E Works")]
+
+
+def test_points_follow_the_status(http: Http) -> None:
+    # Given an enrolled member with points
+    member = _new(http, first_name="Point", last_name="Collector")
+    assert http("POST", f"/customers/{member['id']}/status", {"action": "enroll"}).status == 200
+    assert http("POST", f"/customers/{member['id']}/points",
+                {"amount": 120, "type": "loyalty", "reason": "Season ticket"}).status == 201
+    # When they are deactivated
+    assert http("POST", f"/customers/{member['id']}/status", {"action": "deactivate"}).status == 200
+    # Then no points accrue, nothing else but reactivate is allowed, and the points are kept
+    refused = http("POST", f"/customers/{member['id']}/points", {"amount": 5, "type": "loyalty", "reason": "x"})
+    assert refused.status == 409
+    assert http("POST", f"/customers/{member['id']}/status", {"action": "unenroll"}).status == 409
+    assert http("POST", f"/customers/{member['id']}/status", {"action": "reactivate"}).body["status"] == "enrolled"
+    assert http("GET", f"/customers/{member['id']}/points").body["balance"] == 120
+    # And a customer with points cannot be deleted
+    assert http("DELETE", f"/customers/{member['id']}").status == 409
+
+
+def test_membership_and_benefits(http: Http) -> None:
+    customer = _new(http, first_name="Mem", last_name="Ber")
+    membership = http("PUT", f"/customers/{customer['id']}/membership",
+                      {"programme": "Friends", "expires_on": "2027-06-30",
+                       "benefit_groups": [{"name": "Priority booking", "starts_on": "2026-07-01"}]})
+    assert membership.status == 200 and membership.body["version"] == 1
+    assert http("POST", f"/customers/{customer['id']}/benefits", {"name": "Free programme"}).status == 201
+    assert [b["name"] for b in http("GET", f"/customers/{customer['id']}/benefits").body] == ["Free programme"]
+
+
+def test_bulk_assign_then_search_by_staff(http: Http) -> None:
+    one, two = _new(http, first_name="One", last_name="Assigned"), _new(http, first_name="Two", last_name="Assigned")
+    outcomes = http("POST", "/customers/assign", {"ids": [one["id"], two["id"]], "staff_user": "e2e-rep"}).body
+    assert [o["outcome"] for o in outcomes] == ["assigned", "assigned"]
+    found = http("GET", "/customers", query={"assigned_to": "e2e-rep"}).body["items"]
+    assert {c["id"] for c in found} == {one["id"], two["id"]}
+
+
+def test_delete_keeps_the_history_readable(http: Http) -> None:
+    customer = _new(http, first_name="Short", last_name="Lived", email="short.lived@example.org")
+    assert http("DELETE", f"/customers/{customer['id']}", headers={"X-Dev-User": "e2e-admin"}).status == 204
+    assert http("GET", f"/customers/{customer['id']}").status == 404
+    history = http("GET", f"/customers/{customer['id']}/history").body["items"]
+    assert (history[0]["action"], history[0]["by"]) == ("deleted", "e2e-admin")
+    assert _new(http, first_name="Reuses", last_name="Email", email="short.lived@example.org")
+
+
+def test_each_staff_user_keeps_their_own_columns(http: Http) -> None:
+    mine = {"columns": ["customer_number", "email"], "widths": {"email": 300}, "search_fields": ["email"]}
+    assert http("PUT", "/me/preferences", mine, headers={"X-Dev-User": "e2e-columns"}).status == 200
+    assert http("GET", "/me/preferences", headers={"X-Dev-User": "e2e-columns"}).body["columns"] == mine["columns"]
+    assert http("GET", "/me/preferences", headers={"X-Dev-User": "someone-else"}).body["columns"] != mine["columns"]
