@@ -72,8 +72,17 @@ QuestionKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Answers = Annotated[dict[QuestionKey, AnswerValue], Field(max_length=50)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Model(BaseModel):
+    """Every model of the domain. Validators are built on first use, not at import: a cold start pays only
+    for the models its request needs."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Strict(Model):
+    """What clients send: unknown fields are refused, text is trimmed."""
+
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
 
 class Address(Strict):
@@ -147,7 +156,7 @@ class CustomerPatch(Strict):
     confirm_duplicate: bool = False
 
 
-class Customer(BaseModel):
+class Customer(Model):
     """A stored customer, as the API answers it."""
 
     id: str
@@ -184,27 +193,27 @@ EDITABLE = ("first_name", "last_name", "organization_name", "username", "email",
             "assigned_staff")
 
 
-class FieldChange(BaseModel):
+class FieldChange(Model):
     field: str
     old: Any = None
     new: Any = None
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(Model):
     at: datetime
     by: str
     action: str
     changes: list[FieldChange] = Field(default_factory=list)
 
 
-class DuplicateCandidate(BaseModel):
+class DuplicateCandidate(Model):
     id: str
     customer_number: str
     name: str
     reason: Literal["same_email", "same_name_and_postcode"]
 
 
-class BulkOutcome(BaseModel):
+class BulkOutcome(Model):
     id: str
     outcome: Literal["deleted", "assigned", "unassigned", "unchanged", "refused"]
     code: str | None = None
@@ -238,11 +247,11 @@ class SearchParams(Strict):
     cursor: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
-class CustomerPage(BaseModel):
+class CustomerPage(Model):
     items: list[Customer]
     next_cursor: str | None = None
 
 
-class HistoryPage(BaseModel):
+class HistoryPage(Model):
     items: list[HistoryEntry]
     next_cursor: str | None = None

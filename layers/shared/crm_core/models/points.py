@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from crm_core.models.customer import LongText, Strict
+from crm_core.models.customer import LongText, Model, Strict
 
 PointsType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 
@@ -25,7 +25,7 @@ class PointsAdjustment(Strict):
         return value
 
 
-class PointsEntry(BaseModel):
+class PointsEntry(Model):
     id: str
     amount: int
     type: str
@@ -35,7 +35,7 @@ class PointsEntry(BaseModel):
     by: str
 
 
-class PointsStatement(BaseModel):
+class PointsStatement(Model):
     balance: int
     entries: list[PointsEntry]
     next_cursor: str | None = None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-from crm_core.models.customer import Customer, LongText, StaffUser, Strict, Text
+from crm_core.models.customer import Customer, LongText, Model, StaffUser, Strict, Text
 
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 TaskStatus = Literal["open", "done", "cancelled"]
@@ -17,7 +17,7 @@ INVERSE: dict[str, RelationshipType] = {"contact": "business", "business": "cont
 CustomerId = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
 
 
-class Record(BaseModel):
+class Record(Model):
     """What every stored record carries besides its own fields."""
 
     id: str
@@ -111,7 +111,7 @@ class BenefitCreate(Strict):
     ends_on: date | None = None
 
     @model_validator(mode="after")
-    def _dates_in_order(self) -> BenefitCreate:
+    def _dates_in_order(self) -> Self:
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
             raise ValueError("ends_on is before starts_on")
         return self
@@ -130,7 +130,7 @@ class BenefitGroup(Strict):
     ends_on: date | None = None
 
     @model_validator(mode="after")
-    def _dates_in_order(self) -> BenefitGroup:
+    def _dates_in_order(self) -> Self:
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
             raise ValueError("ends_on is before starts_on")
         return self
@@ -145,7 +145,7 @@ class MembershipPut(Strict):
     version: int | None = Field(default=None, ge=1, description="the version you read; omit for a new membership")
 
 
-class Membership(BaseModel):
+class Membership(Model):
     programme: str
     expires_on: date | None = None
     benefit_groups: list[BenefitGroup] = Field(default_factory=list)
