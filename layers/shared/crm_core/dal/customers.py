@@ -215,15 +215,15 @@ class CustomerRepository:
                dedupe: str | None) -> None:
         """Write a new customer, its lookups, claims, search terms and first history entry atomically."""
         actions: list[tuple[str | None, dict[str, Any]]] = [
-            (None, _put(self._table, self._profile_item(customer, dedupe), "attribute_not_exists(PK)")),
-            (None, _put(self._table, {"PK": f"CUSTNO#{customer.customer_number}", "SK": "CUSTNO",
+            (None, put_action(self._table, profile_item(customer, dedupe), "attribute_not_exists(PK)")),
+            (None, put_action(self._table, {"PK": f"CUSTNO#{customer.customer_number}", "SK": "CUSTNO",
                                       "customer_id": customer.id}, "attribute_not_exists(PK)")),
         ]
-        actions += [(kind, _put(self._table, _claim_item(kind, value, customer.id), "attribute_not_exists(PK)"))
+        actions += [(kind, put_action(self._table, _claim_item(kind, value, customer.id), "attribute_not_exists(PK)"))
                     for kind, value in claims.items()]
-        actions += [(None, _put(self._table, _staff_item(customer.id, user))) for user in customer.assigned_staff]
-        actions += [(None, _put(self._table, _term_item(t, f, customer.id))) for t, f in sorted(terms)]
-        actions.append((None, _put(self._table, history_item(customer.id, entry))))
+        actions += [(None, put_action(self._table, _staff_item(customer.id, user))) for user in customer.assigned_staff]
+        actions += [(None, put_action(self._table, _term_item(t, f, customer.id))) for t, f in sorted(terms)]
+        actions.append((None, put_action(self._table, history_item(customer.id, entry))))
         self._transact(actions, claims)
 
     def update(self, before: Customer, after: Customer, terms_before: set[Term], terms_after: set[Term],
@@ -231,19 +231,21 @@ class CustomerRepository:
         """Replace the profile if its version is still ``before.version``, with every index change, at once."""
         table = self._table
         actions: list[tuple[str | None, dict[str, Any]]] = [
-            (None, _put(table, self._profile_item(after, dedupe), "#v = :v",
+            (None, put_action(table, profile_item(after, dedupe), "#v = :v",
                         names={"#v": "version"}, values={":v": {"N": str(before.version)}})),
         ]
-        actions += [(kind, _put(table, _claim_item(kind, value, after.id), "attribute_not_exists(PK)"))
+        actions += [(kind, put_action(table, _claim_item(kind, value, after.id), "attribute_not_exists(PK)"))
                     for kind, value in claim.items()]
-        actions += [(None, _delete(table, key(claim_pk(kind, value), CLAIM), "customer_id = :me",
+        actions += [(None, delete_action(table, key(claim_pk(kind, value), CLAIM), "customer_id = :me",
                                    values={":me": {"S": after.id}})) for kind, value in release.items()]
         old_staff, new_staff = set(before.assigned_staff), set(after.assigned_staff)
-        actions += [(None, _delete(table, key(customer_pk(after.id), f"STAFF#{u}"))) for u in old_staff - new_staff]
-        actions += [(None, _put(table, _staff_item(after.id, u))) for u in new_staff - old_staff]
-        actions += [(None, _delete(table, term_key(t, f, after.id))) for t, f in sorted(terms_before - terms_after)]
-        actions += [(None, _put(table, _term_item(t, f, after.id))) for t, f in sorted(terms_after - terms_before)]
-        actions.append((None, _put(table, history_item(after.id, entry))))
+        pk = customer_pk(after.id)
+        actions += [(None, delete_action(table, key(pk, f"STAFF#{u}"))) for u in old_staff - new_staff]
+        actions += [(None, put_action(table, _staff_item(after.id, u))) for u in new_staff - old_staff]
+        gone, added = sorted(terms_before - terms_after), sorted(terms_after - terms_before)
+        actions += [(None, delete_action(table, term_key(t, f, after.id))) for t, f in gone]
+        actions += [(None, put_action(table, _term_item(t, f, after.id))) for t, f in added]
+        actions.append((None, put_action(table, history_item(after.id, entry))))
         self._transact(actions, claim)
 
     # ---- deletion ----------------------------------------------------------------------------------
@@ -263,18 +265,18 @@ class CustomerRepository:
         if the customer is unchanged and has no transactions. ``purge`` then removes what else it had."""
         table, pk = self._table, customer_pk(customer.id)
         actions: list[tuple[str | None, dict[str, Any]]] = [
-            (None, _delete(table, key(pk, PROFILE), "#v = :v", names={"#v": "version"},
+            (None, delete_action(table, key(pk, PROFILE), "#v = :v", names={"#v": "version"},
                            values={":v": {"N": str(customer.version)}})),
         ]
         actions += [("transactions", {"ConditionCheck": {"TableName": table, "Key": key(pk, marker),
                                                          "ConditionExpression": "attribute_not_exists(PK)"}})
                     for marker in TRANSACTION_MARKERS]
-        actions.append((None, _put(table, {**tombstone, "PK": pk, "SK": TOMBSTONE})))
-        actions.append((None, _put(table, history_item(customer.id, entry))))
-        actions.append((None, _delete(table, key(f"CUSTNO#{customer.customer_number}", "CUSTNO"))))
-        actions += [(None, _delete(table, key(claim_pk(kind, value), CLAIM), "customer_id = :me",
+        actions.append((None, put_action(table, {**tombstone, "PK": pk, "SK": TOMBSTONE})))
+        actions.append((None, put_action(table, history_item(customer.id, entry))))
+        actions.append((None, delete_action(table, key(f"CUSTNO#{customer.customer_number}", "CUSTNO"))))
+        actions += [(None, delete_action(table, key(claim_pk(kind, value), CLAIM), "customer_id = :me",
                                    values={":me": {"S": customer.id}})) for kind, value in released.items()]
-        actions += [(None, _delete(table, key(pk, f"STAFF#{u}"))) for u in customer.assigned_staff]
+        actions += [(None, delete_action(table, key(pk, f"STAFF#{u}"))) for u in customer.assigned_staff]
         try:
             self._transact(actions, {})
         except ClaimTaken as taken:  # a ConditionCheck on a transaction marker failed
@@ -312,28 +314,30 @@ class CustomerRepository:
                 raise RetryLater("the customer is being changed by another request; retry shortly") from exc
             raise
 
-    def _profile_item(self, customer: Customer, dedupe: str | None) -> dict[str, Any]:
-        record = customer.model_dump(mode="json", exclude_none=True)
-        record.update({"PK": customer_pk(customer.id), "SK": PROFILE, "entity": "customer",
-                       "GSI1PK": registration_bucket(id_time(customer.id)), "GSI1SK": customer.id})
-        if dedupe:
-            record.update({"GSI2PK": f"DEDUPE#{dedupe}", "GSI2SK": customer.id})
-        return record
+
+
+def profile_item(customer: Customer, dedupe: str | None) -> dict[str, Any]:
+    record = customer.model_dump(mode="json", exclude_none=True)
+    record.update({"PK": customer_pk(customer.id), "SK": PROFILE, "entity": "customer",
+                   "GSI1PK": registration_bucket(id_time(customer.id)), "GSI1SK": customer.id})
+    if dedupe:
+        record.update({"GSI2PK": f"DEDUPE#{dedupe}", "GSI2SK": customer.id})
+    return record
 
 
 def _customer(item: dict[str, Any]) -> Customer:
     return Customer.model_validate(from_item(item))
 
 
-def _put(table: str, item: dict[str, Any], condition: str | None = None, names: dict[str, str] | None = None,
-         values: dict[str, Any] | None = None) -> dict[str, Any]:
+def put_action(table: str, item: dict[str, Any], condition: str | None = None, names: dict[str, str] | None = None,
+               values: dict[str, Any] | None = None) -> dict[str, Any]:
     put: dict[str, Any] = {"TableName": table, "Item": to_item(item)}
     _conditioned(put, condition, names, values)
     return {"Put": put}
 
 
-def _delete(table: str, item_key: dict[str, Any], condition: str | None = None, names: dict[str, str] | None = None,
-            values: dict[str, Any] | None = None) -> dict[str, Any]:
+def delete_action(table: str, item_key: dict[str, Any], condition: str | None = None,
+                  names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:
     delete: dict[str, Any] = {"TableName": table, "Key": item_key}
     _conditioned(delete, condition, names, values)
     return {"Delete": delete}
