@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from crm_core.aws import client
 from crm_core.config import get_settings
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
+from crm_core.dal.merge import MergeRepository
 from crm_core.dal.points import PointsRepository
 from crm_core.dal.records import RecordRepository
 from crm_core.dal.staff import StaffPreferencesRepository
 from crm_core.services.customers import CustomerService, Paging
+from crm_core.services.merge import MergeService
 from crm_core.services.points import PointsService
 from crm_core.services.records import RecordService
+
+if TYPE_CHECKING:
+    from crm_core.services.exports import ExportService
 
 
 @lru_cache(maxsize=1)
@@ -46,6 +52,34 @@ def staff_preferences() -> StaffPreferencesRepository:
     return StaffPreferencesRepository(client("dynamodb"), get_settings().table_name)
 
 
+@lru_cache(maxsize=1)
+def export_service() -> ExportService:
+    """Exports; the bucket and queue adapters exist only where the function's environment names them."""
+    from crm_core.dal.exports import ExportFiles, ExportJobRepository, ExportQueue
+    from crm_core.services.exports import ExportLimits, ExportService
+
+    settings = get_settings()
+    ddb = client("dynamodb")
+    return ExportService(
+        ExportJobRepository(ddb, settings.table_name),
+        CustomerRepository(ddb, settings.table_name),
+        customer_service().search,
+        staff_preferences(),
+        ExportFiles(client("s3"), settings.exports_bucket) if settings.exports_bucket else None,
+        ExportQueue(client("sqs"), settings.export_queue_url) if settings.export_queue_url else None,
+        ExportLimits(sync_max=settings.export_sync_limit, link_seconds=settings.export_link_seconds,
+                     page_size=settings.max_page_size),
+    )
+
+
+@lru_cache(maxsize=1)
+def merge_service() -> MergeService:
+    settings = get_settings()
+    ddb = client("dynamodb")
+    return MergeService(CustomerRepository(ddb, settings.table_name), MergeRepository(ddb, settings.table_name),
+                        PointsRepository(ddb, settings.table_name))
+
+
 def reset() -> None:
     """Forget built services and settings (tests that change the environment)."""
     from crm_core.aws import reset_clients
@@ -53,6 +87,8 @@ def reset() -> None:
     customer_service.cache_clear()
     record_service.cache_clear()
     points_service.cache_clear()
+    merge_service.cache_clear()
     staff_preferences.cache_clear()
+    export_service.cache_clear()
     get_settings.cache_clear()
     reset_clients()

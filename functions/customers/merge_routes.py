@@ -1,0 +1,27 @@
+"""Staff route to merge two customer accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+
+from crm_core.http import actor
+from crm_core.models.customer import Strict
+from crm_core.models.records import CustomerId as Id
+from crm_core.services.merge import MergeResult
+from crm_core.wiring import merge_service
+
+router = Router()
+CustomerId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="the customer merged into")]
+
+
+class MergeRequest(Strict):
+    source_id: Id
+
+
+@router.post("/customers/<customer_id>/merge", tags=["customers"],
+             summary="Merge the source customer into this one; running it again finishes an interrupted merge")
+def merge(customer_id: CustomerId, request: Annotated[MergeRequest, Body()]) -> MergeResult:
+    return merge_service().merge(customer_id, request.source_id, actor(router))

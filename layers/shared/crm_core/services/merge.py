@@ -1,0 +1,139 @@
+"""Merge a source customer into a target: everything of the source moves to the target, relationships
+pointing at the source are re-pointed, and the source becomes ``merged``, pointing at the target.
+See ``dal/merge.py`` for how a merge cut off half-way is finished by running it again."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from pydantic import BaseModel
+
+from crm_core.clock import iso, utcnow
+from crm_core.dal.customers import CustomerRepository, customer_pk, term_key
+from crm_core.dal.merge import MergeRefused, MergeRepository, Unit
+from crm_core.dal.points import PointsRepository
+from crm_core.errors import Conflict, Invalid, NotFound, RetryLater, field_error
+from crm_core.models.customer import Customer, FieldChange, HistoryEntry
+from crm_core.services.customers import claims_of, customer_terms
+
+STAYS_WITH_SOURCE = ("PROFILE", "POINTS", "TOMBSTONE", "STAFF#", "MERGE#")
+
+
+class MergeResult(BaseModel):
+    target: Customer
+    source_id: str
+    moved: dict[str, int]
+    resumed: bool
+
+
+class MergeService:
+    def __init__(self, customers: CustomerRepository, merges: MergeRepository, points: PointsRepository) -> None:
+        self._customers = customers
+        self._merges = merges
+        self._points = points
+
+    def merge(self, target_id: str, source_id: str, actor: str) -> MergeResult:
+        if source_id == target_id:
+            raise Invalid("a customer cannot be merged into itself",
+                          fields=[field_error("source_id", "is the target customer")])
+        target = self._customers.get(target_id, consistent=True)
+        if target is None:
+            raise NotFound(f"customer {target_id} does not exist")
+        source = self._customers.get(source_id, consistent=True)
+        if source is None:
+            raise Invalid(f"customer {source_id} does not exist", fields=[field_error("source_id", "no such customer")])
+        if target.status == "merged":
+            raise Conflict(f"customer {target.customer_number} is itself merged into another customer; "
+                           "merge into that one", merged_into=target.merged_into)
+        marker = self._merges.marker(target_id, source_id)
+        resumed = source.status == "merged"
+        if resumed and source.merged_into != target_id:
+            raise Conflict(f"customer {source.customer_number} is already merged into another customer",
+                           merged_into=source.merged_into)
+        if resumed and marker is None:
+            return MergeResult(target=target, source_id=source_id, moved={}, resumed=True)  # done before
+        if not resumed:
+            marker = self._begin(source, target, actor)
+        assert marker is not None
+        moved = self._move(source_id, target_id)
+        self._finish(source, target, marker, moved, actor)
+        current = self._customers.get(target_id, consistent=True)
+        return MergeResult(target=current or target, source_id=source_id, moved=dict(moved), resumed=resumed)
+
+    def _begin(self, source: Customer, target: Customer, actor: str) -> dict[str, Any]:
+        for _ in range(3):
+            now = utcnow()
+            marker = {"source_id": source.id, "source_number": source.customer_number,
+                      "source_name": source.display_name, "started_at": iso(now), "started_by": actor}
+            frozen = source.model_copy(update={"status": "merged", "merged_into": target.id, "assigned_staff": [],
+                                               "version": source.version + 1, "updated_at": now,
+                                               "updated_by": actor})
+            released = {k: v for k, v in claims_of(source).items()
+                        if k == "username" or self._customers.claim_owner(k, v) == source.id}
+            points = (self._points.balance(source.id), self._points.balance(target.id))
+            try:
+                self._merges.begin(source, frozen, target, marker, points, released)
+                return marker
+            except MergeRefused as refused:
+                if refused.which == "points":
+                    continue  # a points adjustment landed in between: read the balances again
+                if refused.which == "target":
+                    raise Conflict(f"customer {target.customer_number} is merged or gone") from None
+                raise Conflict("one of the customers changed while the merge started; look again and retry") \
+                    from None
+        raise RetryLater("the customers' points are being changed; retry shortly")
+
+    def _move(self, source_id: str, target_id: str) -> Counter[str]:
+        items = [i for i in self._customers.partition(source_id) if not str(i["SK"]).startswith(STAYS_WITH_SOURCE)]
+        target_items = self._customers.partition(target_id)
+        target_links = {(i["related_id"], i["type"]) for i in target_items if str(i["SK"]).startswith("REL#")}
+        has_membership = any(i["SK"] == "MEMBERSHIP" for i in target_items)
+        links = [i for i in items if str(i["SK"]).startswith("REL#")]
+        others = self._merges.items([(customer_pk(i["related_id"]), i["SK"]) for i in links
+                                     if i["related_id"] != target_id])
+        units: list[Unit] = []
+        moved: Counter[str] = Counter()
+        for item in items:
+            sk = str(item["SK"])
+            kind = sk.split("#", 1)[0]
+            if sk.startswith("REL#"):
+                other = (customer_pk(item["related_id"]), sk)
+                if item["related_id"] == target_id or (item["related_id"], item["type"]) in target_links:
+                    # a link to the target itself, or one the target already has: nothing to keep
+                    units.append(self._merges.dropped((item["PK"], sk), other if item["related_id"] != target_id
+                                                      else (customer_pk(target_id), sk)))
+                    moved["relationships_dropped"] += 1
+                    continue
+                unit = self._merges.moved(item, target_id)
+                if other in others:
+                    unit += self._merges.repointed(*other, target_id)
+                units.append(unit)
+                moved["relationships"] += 1
+            elif sk == "MEMBERSHIP" and has_membership:
+                units.append(self._merges.moved(item, target_id, sk=f"MEMBERSHIP#{source_id}"))
+                moved["memberships"] += 1
+            else:
+                units.append(self._merges.moved(item, target_id))
+                moved[_COUNTED.get(kind, kind.lower())] += 1
+        self._merges.apply(units)
+        return moved
+
+    def _finish(self, source: Customer, target: Customer, marker: dict[str, Any], moved: Counter[str],
+                actor: str) -> None:
+        terms = customer_terms(source)
+        self._customers.remove_items([(term_key(t, f, source.id)["PK"]["S"], term_key(t, f, source.id)["SK"]["S"])
+                                      for t, f in terms])
+        now = utcnow()
+        summary = {"source_id": source.id, "source_number": marker.get("source_number"), **moved}
+        self._merges.finish(source.id, target.id, [
+            (target.id, HistoryEntry(at=now, by=actor, action="merged_from",
+                                     changes=[FieldChange(field="merged_from", new=summary)])),
+            (source.id, HistoryEntry(at=now, by=actor, action="merged_into", changes=[
+                FieldChange(field="status", old=source.status if source.status != "merged" else None, new="merged"),
+                FieldChange(field="merged_into", new=target.id)])),
+        ])
+
+
+_COUNTED = {"NOTE": "notes", "TASK": "tasks", "BENEFIT": "benefits", "PTS": "points_entries", "HIST": "history",
+            "MEMBERSHIP": "memberships"}
