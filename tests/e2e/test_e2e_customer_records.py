@@ -97,3 +97,19 @@ def test_each_staff_user_keeps_their_own_columns(http: Http) -> None:
     assert http("PUT", "/me/preferences", mine, headers={"X-Dev-User": "e2e-columns"}).status == 200
     assert http("GET", "/me/preferences", headers={"X-Dev-User": "e2e-columns"}).body["columns"] == mine["columns"]
     assert http("GET", "/me/preferences", headers={"X-Dev-User": "someone-else"}).body["columns"] != mine["columns"]
+
+
+def test_merging_two_accounts_over_http(http: Http) -> None:
+    # Given two records of one person, the duplicate with a note and points
+    keep = _new(http, first_name="Merge", last_name="Keeper")
+    duplicate = _new(http, first_name="Merge", last_name="Duplicate")
+    http("POST", f"/customers/{duplicate['id']}/notes", {"text": "Old account"})
+    http("POST", f"/customers/{duplicate['id']}/points", {"amount": 30, "type": "loyalty", "reason": "old"})
+    # When staff merge the duplicate into the record they keep
+    answer = http("POST", f"/customers/{keep['id']}/merge", {"source_id": duplicate["id"]})
+    # Then the kept record has the note and the points, and the duplicate points at it
+    assert answer.status == 200, answer.body
+    assert [n["text"] for n in http("GET", f"/customers/{keep['id']}/notes").body] == ["Old account"]
+    assert http("GET", f"/customers/{keep['id']}/points").body["balance"] == 30
+    gone = http("GET", f"/customers/{duplicate['id']}").body
+    assert (gone["status"], gone["merged_into"]) == ("merged", keep["id"])
