@@ -29,22 +29,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from crm_core.clock import iso, utcnow
 from crm_core.dal.dynamo import (
+    ConditionFailed,
     batch_get,
     batch_write,
     call,
-    cancellation_codes,
-    error_code,
     from_item,
     key,
     query_all,
-    raise_if_throttled,
     to_item,
+    transact,
 )
-from crm_core.errors import RetryLater
 from crm_core.ids import id_time, min_id_at, new_id
 from crm_core.models.customer import Customer, HistoryEntry
 
@@ -296,24 +292,13 @@ class CustomerRepository:
         batch_write(self._ddb, self._table, [{"DeleteRequest": {"Key": key(pk, sk)}} for pk, sk in keys])
 
     def _transact(self, actions: list[tuple[str | None, dict[str, Any]]], claims: dict[str, str]) -> None:
-        if len(actions) > 100:
-            raise ValueError(f"{len(actions)} actions exceed DynamoDB's 100 per transaction")
+        """Claims are tagged with their kind; any other failed condition is the profile's version."""
         try:
-            self._ddb.transact_write_items(TransactItems=[a for _, a in actions])
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise_if_throttled(exc)
-                raise
-            codes = cancellation_codes(exc)
-            for (kind, _), code in zip(actions, codes, strict=False):
-                if code == "ConditionalCheckFailed":
-                    if kind is not None:
-                        raise ClaimTaken(kind, claims.get(kind, "")) from exc
-                    raise StaleVersion() from exc
-            if any(c in ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict") for c in codes):
-                raise RetryLater("the customer is being changed by another request; retry shortly") from exc
-            raise
-
+            transact(self._ddb, actions)
+        except ConditionFailed as failed:
+            if failed.tag is not None:
+                raise ClaimTaken(failed.tag, claims.get(failed.tag, "")) from failed
+            raise StaleVersion() from failed
 
 
 def profile_item(customer: Customer, dedupe: str | None) -> dict[str, Any]:

@@ -161,6 +161,37 @@ def query_all(ddb: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = last
 
 
+class ConditionFailed(Exception):
+    """A condition of a transaction failed; ``tag`` names the first action whose condition did."""
+
+    def __init__(self, tag: Any) -> None:
+        super().__init__(f"condition failed: {tag}")
+        self.tag = tag
+
+
+_CONTENTION = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+
+
+def transact(ddb: Any, tagged: list[tuple[Any, dict[str, Any]]]) -> None:
+    """One TransactWriteItems of ``(tag, action)`` pairs. A failed condition raises ``ConditionFailed`` with the
+    action's tag; contention with other requests, or throttling, raises ``RetryLater``."""
+    if len(tagged) > TRANSACTION_MAX:
+        raise ValueError(f"{len(tagged)} actions exceed DynamoDB's {TRANSACTION_MAX} per transaction")
+    try:
+        ddb.transact_write_items(TransactItems=[action for _, action in tagged])
+    except ClientError as exc:
+        if error_code(exc) != "TransactionCanceledException":
+            raise_if_throttled(exc)
+            raise
+        codes = cancellation_codes(exc)
+        for (tag, _), code in zip(tagged, codes, strict=False):
+            if code == "ConditionalCheckFailed":
+                raise ConditionFailed(tag) from exc
+        if _CONTENTION & set(codes):
+            raise RetryLater("the customer is being changed by another request; retry shortly") from exc
+        raise
+
+
 def cancellation_codes(exc: ClientError) -> list[str]:
     """Per-action outcome of a cancelled transaction (``"None"`` for the actions that were fine)."""
     reasons = exc.response.get("CancellationReasons") or []

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from crm_core.dal.customers import (
     CLAIM,
     POINTS_SUMMARY,
@@ -31,16 +29,14 @@ from crm_core.dal.customers import (
 )
 from crm_core.dal.dynamo import (
     TRANSACTION_MAX,
+    ConditionFailed,
     batch_get,
     call,
-    cancellation_codes,
-    error_code,
     from_item,
     key,
-    raise_if_throttled,
     to_item,
+    transact,
 )
-from crm_core.errors import RetryLater
 from crm_core.models.customer import Customer, HistoryEntry
 
 MARKER = "MERGE#"
@@ -98,15 +94,9 @@ class MergeRepository:
                                             values={":me": {"S": source.id}})) for kind, value in released.items()]
         actions += [("staff", delete_action(table, key(spk, f"STAFF#{user}"))) for user in source.assigned_staff]
         try:
-            self._ddb.transact_write_items(TransactItems=[a for _, a in actions])
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise_if_throttled(exc)
-                raise
-            for (which, _), code in zip(actions, cancellation_codes(exc), strict=False):
-                if code == "ConditionalCheckFailed":
-                    raise MergeRefused(which) from exc
-            raise RetryLater("the customers are being changed by another request; retry shortly") from exc
+            transact(self._ddb, actions)
+        except ConditionFailed as failed:
+            raise MergeRefused(failed.tag) from failed
 
     def apply(self, units: list[Unit]) -> int:
         """Run the units in as few transactions as fit 100 actions each; returns the transactions made."""

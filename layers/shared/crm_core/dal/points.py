@@ -6,11 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from crm_core.dal.customers import POINTS_SUMMARY, PROFILE, customer_pk, history_item
-from crm_core.dal.dynamo import call, cancellation_codes, error_code, from_item, key, raise_if_throttled, to_item
-from crm_core.errors import RetryLater
+from crm_core.dal.dynamo import ConditionFailed, call, from_item, key, to_item, transact
 from crm_core.models.customer import HistoryEntry
 from crm_core.models.points import PointsEntry
 
@@ -67,24 +64,19 @@ class PointsRepository:
             summary["ExpressionAttributeValues"][":version"] = {"N": str(version)}
         else:
             summary["ConditionExpression"] = "attribute_not_exists(PK)"
-        actions = [
-            {"ConditionCheck": {"TableName": self._table, "Key": key(pk, PROFILE),
+        actions: list[tuple[str, dict[str, Any]]] = [
+            ("customer", {"ConditionCheck": {"TableName": self._table, "Key": key(pk, PROFILE),
                                 "ConditionExpression": f"#status IN ({', '.join(allowed)})",
-                                "ExpressionAttributeNames": names, "ExpressionAttributeValues": allowed}},
-            {"Update": summary},
-            {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(PK)",
-                     "Item": to_item({**entry.model_dump(mode="json"), "PK": pk, "SK": f"{ENTRY}{entry.id}"})}},
-            {"Put": {"TableName": self._table, "Item": to_item(history_item(customer_id, history))}},
+                                "ExpressionAttributeNames": names, "ExpressionAttributeValues": allowed}}),
+            ("balance", {"Update": summary}),
+            ("entry", {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(PK)",
+                               "Item": to_item({**entry.model_dump(mode="json"), "PK": pk,
+                                                "SK": f"{ENTRY}{entry.id}"})}}),
+            ("history", {"Put": {"TableName": self._table, "Item": to_item(history_item(customer_id, history))}}),
         ]
         try:
-            self._ddb.transact_write_items(TransactItems=actions)
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise_if_throttled(exc)
-                raise
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise MayNotAccrue() from exc
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise BalanceMoved() from exc
-            raise RetryLater("the points are being changed by another request; retry shortly") from exc
+            transact(self._ddb, actions)
+        except ConditionFailed as failed:
+            if failed.tag == "customer":
+                raise MayNotAccrue() from failed
+            raise BalanceMoved() from failed

@@ -11,21 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from crm_core.dal.customers import PROFILE, customer_pk, history_item
 from crm_core.dal.dynamo import (
+    ConditionFailed,
     batch_get,
     call,
-    cancellation_codes,
-    error_code,
     from_item,
     key,
     query_all,
-    raise_if_throttled,
     to_item,
+    transact,
 )
-from crm_core.errors import RetryLater
 from crm_core.models.customer import HistoryEntry
 
 
@@ -106,17 +102,12 @@ class RecordRepository:
             actions.append(("history", customer_id, {"Put": {"TableName": self._table,
                                                              "Item": to_item(history_item(customer_id, entry))}}))
         try:
-            self._ddb.transact_write_items(TransactItems=[a for _, _, a in actions])
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise_if_throttled(exc)
-                raise
-            for (kind, customer_id, _), code in zip(actions, cancellation_codes(exc), strict=False):
-                if code == "ConditionalCheckFailed":
-                    if kind == "customer":
-                        raise CustomerUnavailable(customer_id) from exc
-                    raise RecordChanged() from exc
-            raise RetryLater("the customer is being changed by another request; retry shortly") from exc
+            transact(self._ddb, [((kind, customer_id), action) for kind, customer_id, action in actions])
+        except ConditionFailed as failed:
+            kind, customer_id = failed.tag
+            if kind == "customer":
+                raise CustomerUnavailable(customer_id) from failed
+            raise RecordChanged() from failed
 
 
 def _version_condition(expected: int | None) -> dict[str, Any]:
