@@ -45,11 +45,18 @@ def template() -> Template:
 
 @pytest.fixture
 def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Template]:
-    """A moto account holding every table of template.yaml; functions see the template's environment."""
+    """A moto account holding every table, bucket and queue of template.yaml; functions see the template's
+    environment."""
     with mock_aws():
         ddb = boto3.client("dynamodb")
         for args in template.tables().values():
             ddb.create_table(**args)
+        s3 = boto3.client("s3")
+        for bucket in template.buckets().values():
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+        sqs = boto3.client("sqs")
+        for args in template.queues().values():
+            sqs.create_queue(**args)
         for function in template.functions().values():
             for name, value in function.environment.items():
                 if name not in ("POWERTOOLS_SERVICE_NAME",):

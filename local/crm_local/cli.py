@@ -59,6 +59,7 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         from crm_local.api_server import LocalApi
+        from crm_local.poller import QueuePoller
         from crm_local.stack import Functions, create_resources, local_template, point_at
 
         self.template = local_template()
@@ -74,6 +75,8 @@ class LocalStack:
         self.functions = Functions(self.template)
         self.api = LocalApi(self.functions, host, api_port)
         self.api.start()
+        self.poller = QueuePoller(self.functions)  # queue-triggered functions get their messages
+        self.poller.start()
 
     def load_demo(self) -> int:
         from crm_core.wiring import customer_service
@@ -82,6 +85,7 @@ class LocalStack:
         return load_demo(customer_service())
 
     def stop(self) -> None:
+        self.poller.stop()
         self.api.stop()
         self.emulator.stop()
 

@@ -78,3 +78,28 @@ def event_path(function: str, name: str | None = None) -> Path:
 def load_event(function: str, name: str | None = None) -> dict[str, Any]:
     event: dict[str, Any] = json.loads(event_path(function, name).read_text())
     return event
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str = "eu-west-2") -> dict[str, Any]:
+    """The event Lambda's SQS poller hands a function for messages as ``ReceiveMessage`` returned them
+    (ask for ``AttributeNames=["All"]`` and ``MessageAttributeNames=["All"]``)."""
+    records = []
+    for message in messages:
+        attributes = message.get("MessageAttributes") or {}
+        records.append({
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": dict(message.get("Attributes") or {}),
+            "messageAttributes": {name: {_lower_first(k): v for k, v in value.items()}
+                                  for name, value in attributes.items()},
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue_arn,
+            "awsRegion": region,
+        })
+    return {"Records": records}
+
+
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]

@@ -15,6 +15,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
+REGION = "eu-west-2"
+ACCOUNT = "123456789012"
 _TAGS = ("Ref", "Condition", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or", "Join", "Select", "Split",
          "FindInMap", "GetAZs", "ImportValue", "Base64", "Cidr")
 
@@ -98,6 +100,8 @@ class Template:
                 condition, yes, no = arg
                 return self.resolve(yes if self._condition(condition) else no)
             if name == "Fn::GetAtt":
+                if self.resources.get(arg[0], {}).get("Type") == "AWS::SQS::Queue" and arg[1] == "Arn":
+                    return self.queue_arn(arg[0])
                 return f"arn:aws:local:::{self.physical_name(arg[0])}"
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
@@ -109,7 +113,7 @@ class Template:
         if name == "AWS::StackName":
             return self.stack_name
         if name == "AWS::Region":
-            return "eu-west-2"
+            return REGION
         if name == "Stage":
             return self.stage
         parameters = self.document.get("Parameters", {})
@@ -117,6 +121,13 @@ class Template:
             return str(parameters[name].get("Default", ""))
         if name in self.secrets:
             return name
+        kind = self.resources.get(name, {}).get("Type")
+        if kind == "AWS::S3::Bucket":
+            return self.buckets()[name]
+        if kind == "AWS::SQS::Queue":
+            return self.queue_url(name)
+        if kind == "AWS::SNS::Topic":
+            return f"arn:aws:sns:{REGION}:{ACCOUNT}:{self.topics()[name]}"
         return self.physical_name(name)
 
     def _sub(self, arg: Any) -> str:
@@ -167,6 +178,13 @@ class Template:
                 attributes["VisibilityTimeout"] = str(props["VisibilityTimeout"])
             queues[name] = {"QueueName": queue_name, "Attributes": attributes}
         return queues
+
+    def queue_url(self, logical_id: str) -> str:
+        """What ``Ref`` of a queue gives: its URL (the emulator finds a queue by the URL's last part)."""
+        return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{self.queues()[logical_id]['QueueName']}"
+
+    def queue_arn(self, logical_id: str) -> str:
+        return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.queues()[logical_id]['QueueName']}"
 
     def topics(self) -> dict[str, str]:
         return {name: self._named(name, res, "TopicName") for name, res in self.of_type("AWS::SNS::Topic").items()}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from crm_local.events import api_event
+from crm_local.events import LOCAL_STAFF_GROUPS, api_event
 from crm_local.template import Template
 
 
@@ -42,11 +42,12 @@ def api(aws: Template, context: Any) -> Iterator[Call]:
     handlers = {"CustomersApiFunction": customers_api.handler, "PublicApiFunction": public_api.handler}
 
     def call(method: str, path: str, body: Any = None, query: dict[str, Any] | None = None,
-             user: str = "test-staff", headers: dict[str, str] | None = None) -> Answer:
+             user: str = "test-staff", headers: dict[str, str] | None = None,
+             groups: str = LOCAL_STAFF_GROUPS) -> Answer:
         function, resource, params, public = _route_for(aws, method, path)
         event = api_event(method, path, resource=resource, path_parameters=params, body=body,
                           query={k: [str(v)] for k, v in (query or {}).items()}, headers=headers,
-                          user=None if public else user)
+                          user=None if public else user, groups=groups)
         result = handlers[function](event, context)
         payload = json.loads(result["body"]) if result.get("body") else None
         headers = {k: ", ".join(v) for k, v in (result.get("multiValueHeaders") or {}).items()}

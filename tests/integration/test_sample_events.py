@@ -22,7 +22,11 @@ def test_sample_event_succeeds(aws: Template, sample: Path) -> None:
     event: dict[str, Any] = load_event(sample.parent.name, sample.stem)
     # When the function is invoked with it
     result = functions.invoke(sample.parent.name, event)
-    # Then it answers 2xx with a JSON body
+    if event.get("Records") and event["Records"][0].get("eventSource") == "aws:sqs":
+        # Then a queue consumer reports no failed message (the sample's job does not exist: nothing to do)
+        assert result == {"batchItemFailures": []}, result
+        return
+    # Then an API function answers 2xx with a JSON body
     assert 200 <= result["statusCode"] < 300, result["body"]
     json.loads(result["body"])
 

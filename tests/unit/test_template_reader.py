@@ -37,8 +37,17 @@ DOCUMENT = {
 def test_function_environment_is_resolved_for_the_local_stack() -> None:
     template = Template(DOCUMENT, stack_name="s", secrets={"Secret": "local-key"})
     env = template.functions()["Fn"].environment
-    assert env == {"TABLE_NAME": "s-Table", "KEY": "local-key", "MODE": "override", "BUCKET": "s-Uploads"}
+    assert env == {"TABLE_NAME": "s-Table", "KEY": "local-key", "MODE": "override", "BUCKET": "s-uploads"}
     assert template.functions()["Fn"].module == "x_app"
+
+
+def test_refs_of_buckets_queues_and_topics_name_what_the_local_stack_creates() -> None:
+    template = Template(DOCUMENT, stack_name="s", secrets={"Secret": "k"})
+    # a bucket by its (lower-case) name, a queue by its URL, a topic by its ARN, as CloudFormation does
+    assert template.resolve({"Ref": "Named"}) == "s-named"
+    assert template.resolve({"Ref": "Work"}) == "https://sqs.eu-west-2.amazonaws.com/123456789012/s-work"
+    assert template.resolve({"Fn::GetAtt": ["Work", "Arn"]}) == "arn:aws:sqs:eu-west-2:123456789012:s-work"
+    assert template.resolve({"Ref": "Bounces"}) == "arn:aws:sns:eu-west-2:123456789012:s-bounces"
 
 
 def test_conditions_follow_the_stage() -> None:

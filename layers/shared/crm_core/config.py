@@ -23,6 +23,11 @@ class Settings(BaseModel):
     default_page_size: int = Field(default=25, ge=1, le=1000)
     cursor_ttl_seconds: int = Field(default=3600, ge=60)
     aws_max_attempts: int = Field(default=5, ge=1, le=20)
+    # Exports (only the functions that export have these)
+    exports_bucket: str | None = Field(default=None, min_length=3, description="where export files are written")
+    export_queue_url: str | None = Field(default=None, min_length=3, description="queue of background exports")
+    export_sync_limit: int = Field(default=500, ge=0, le=10_000)
+    export_link_seconds: int = Field(default=900, ge=60, le=43_200)
 
 
 _ENV = {
@@ -33,6 +38,10 @@ _ENV = {
     "default_page_size": "DEFAULT_PAGE_SIZE",
     "cursor_ttl_seconds": "CURSOR_TTL_SECONDS",
     "aws_max_attempts": "AWS_MAX_ATTEMPTS",
+    "exports_bucket": "EXPORTS_BUCKET",
+    "export_queue_url": "EXPORT_QUEUE_URL",
+    "export_sync_limit": "EXPORT_SYNC_LIMIT",
+    "export_link_seconds": "EXPORT_LINK_SECONDS",
 }
 
 

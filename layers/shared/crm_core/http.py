@@ -50,6 +50,21 @@ def actor(app: BaseRouter) -> str:
     return str(claims.get("cognito:username") or claims.get("username") or claims.get("sub") or "unknown")
 
 
+def groups(app: BaseRouter) -> set[str]:
+    """The signed-in staff user's Cognito groups. API Gateway hands ``cognito:groups`` on as text
+    (``"admin,staff"`` or ``"[admin staff]"``); a list is taken as it is."""
+    context = app.current_event.get("requestContext") or {}
+    claims = (context.get("authorizer") or {}).get("claims") or {}
+    value = claims.get("cognito:groups") or []
+    if isinstance(value, str):
+        value = value.strip("[]").replace(",", " ").split()
+    return {str(g) for g in value}
+
+
+def is_admin(app: BaseRouter) -> bool:
+    return "admin" in groups(app)
+
+
 def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain(exc: DomainError) -> Response[str]:

@@ -1,0 +1,34 @@
+"""Staff routes for exports: ask for one (written at once when small, in the background when large), and
+read it back with its download link."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+
+from crm_core.http import actor, is_admin, json_response
+from crm_core.models.export import ExportJob, ExportRequest
+from crm_core.wiring import export_service
+
+router = Router()
+ExportId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="the export's id")]
+
+
+@router.post("/exports", tags=["exports"], summary="Export ids or a search to CSV or XLSX",
+             description="201 with the completed export and its link when small; 202 with the queued export "
+                         "when it runs in the background (read it with GET /exports/{export_id}).",
+             responses={201: {"description": "written; download_url is ready"},
+                        202: {"description": "queued; poll GET /exports/{export_id}"}})
+def start_export(request: Annotated[ExportRequest, Body()]) -> Response[str]:
+    job = export_service().start(request, actor(router))
+    return json_response(201 if job.status == "completed" else 202, job.model_dump(mode="json"),
+                         {"Location": f"/exports/{job.id}"})
+
+
+@router.get("/exports/<export_id>", tags=["exports"], summary="An export: its status, and its download link once "
+                                                               "completed (valid for 15 minutes)")
+def get_export(export_id: ExportId) -> ExportJob:
+    return export_service().get(export_id, actor(router), is_admin(router))
