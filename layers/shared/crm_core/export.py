@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import IO, Any, Literal
 
 from crm_core.errors import Invalid, field_error
@@ -46,6 +47,8 @@ CONTACT_COLUMNS = [
     "created_at", "updated_at",
 ]
 MAX_COLUMNS = 100
+_DANGEROUS_SET = frozenset(DANGEROUS_FIRST)
+_LISTS_AND_TIMES = {"assigned_staff", "created_at", "updated_at"}
 
 
 def is_column(name: str) -> bool:
@@ -70,21 +73,34 @@ def known_columns(columns: Iterable[str]) -> list[str]:
     return [c for c in dict.fromkeys(columns) if is_column(c)]
 
 
-def value_of(customer: Customer, column: str) -> Any:
-    """One column of a customer: text, a number, a bool or None."""
+def accessor(column: str) -> Callable[[Customer], Any]:
+    """Reads one column of a customer: text, a number, a bool or None. Made once per column per export."""
     if column == "name":
-        return customer.display_name
+        return lambda c: c.display_name
     if column.startswith(ANSWER_PREFIX):
-        return customer.answers.get(column[len(ANSWER_PREFIX):])
+        question = column[len(ANSWER_PREFIX):]
+        return lambda c: c.answers.get(question)
     head, _, tail = column.partition(".")
-    value: Any = getattr(customer, head)
     if tail:
-        value = getattr(value, tail) if value is not None else None
+        def nested(c: Customer) -> Any:
+            part = getattr(c, head)
+            return None if part is None else getattr(part, tail)
+        return nested
+    if column in _LISTS_AND_TIMES:
+        return lambda c: _plain(getattr(c, head))
+    return attrgetter(head)
+
+
+def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+def value_of(customer: Customer, column: str) -> Any:
+    return accessor(column)(customer)
 
 
 def row_of(customer: Customer, columns: Sequence[str]) -> list[Any]:
@@ -97,6 +113,8 @@ def is_dangerous(text: str) -> bool:
 
 def csv_cell(value: Any) -> str:
     """A value as a CSV cell; text a spreadsheet would run as a formula is prefixed with ``'``."""
+    if type(value) is str:
+        return "'" + value if value[:1] in _DANGEROUS_SET else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -159,9 +177,10 @@ class XlsxExport:
 def write_export(file: IO[bytes], fmt: ExportFormat, columns: Sequence[str], customers: Iterable[Customer]) -> int:
     """Write a header row and one row per customer; returns the number of customers written."""
     writer: CsvExport | XlsxExport = CsvExport(file, columns) if fmt == "csv" else XlsxExport(file, columns)
+    read = [accessor(c) for c in columns]
     count = 0
     for customer in customers:
-        writer.write(row_of(customer, columns))
+        writer.write([get(customer) for get in read])
         count += 1
     writer.close()
     return count
