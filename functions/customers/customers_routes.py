@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from crm_core.errors import Invalid
 from crm_core.http import actor, validation_fields
 from crm_core.models.customer import (
+    ID_PATTERN,
     BulkDelete,
     BulkOutcome,
     Customer,
@@ -28,7 +29,7 @@ from crm_core.models.records import CustomerDetail
 from crm_core.wiring import customer_service, record_service
 
 router = Router()
-CustomerId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="the customer's id")]
+CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="the customer's id")]
 
 
 @router.post("/customers", status_code=201, tags=["customers"],

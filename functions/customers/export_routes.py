@@ -10,11 +10,12 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from crm_core.http import actor, is_admin, json_response
+from crm_core.models.customer import ID_PATTERN
 from crm_core.models.export import ExportJob, ExportRequest
 from crm_core.wiring import export_service
 
 router = Router()
-ExportId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="the export's id")]
+ExportId = Annotated[str, Path(pattern=ID_PATTERN, description="the export's id")]
 
 
 @router.post("/exports", tags=["exports"], summary="Export ids or a search to CSV or XLSX",

@@ -8,13 +8,12 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from crm_core.http import actor
-from crm_core.models.customer import Strict
-from crm_core.models.records import CustomerId as Id
+from crm_core.models.customer import ID_PATTERN, Id, Strict
 from crm_core.services.merge import MergeResult
 from crm_core.wiring import merge_service
 
 router = Router()
-CustomerId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="the customer merged into")]
+CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="the customer merged into")]
 
 
 class MergeRequest(Strict):

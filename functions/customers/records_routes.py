@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from crm_core.http import actor
+from crm_core.models.customer import ID_PATTERN
 from crm_core.models.points import PointsAdjustment, PointsEntry, PointsStatement
 from crm_core.models.records import (
     Benefit,
@@ -30,9 +31,8 @@ from crm_core.services.records import BENEFITS, NOTES, TASKS
 from crm_core.wiring import points_service, record_service
 
 router = Router()
-_ID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
-CustomerId = Annotated[str, Path(pattern=_ID, description="the customer's id")]
-RecordId = Annotated[str, Path(pattern=_ID, description="the record's id")]
+CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="the customer's id")]
+RecordId = Annotated[str, Path(pattern=ID_PATTERN, description="the record's id")]
 
 
 def _gone() -> Response[str]:

@@ -10,6 +10,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from crm_core.text import SEARCH_FIELDS
 
+ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"  # a ULID: customer, record and export ids
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 CustomerType = Literal["individual", "organization"]
 CustomerStatus = Literal["active", "enrolled", "inactive", "merged"]
 SearchField = Literal["name", "customer_number", "email", "phone", "username", "postcode", "organization"]
@@ -225,24 +227,29 @@ class StaffPut(Strict):
 
 
 class BulkAssign(Strict):
-    ids: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]],
-                   Field(min_length=1, max_length=100)]
+    ids: Annotated[list[Id], Field(min_length=1, max_length=100)]
     staff_user: StaffUser
 
 
 class BulkDelete(Strict):
-    ids: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]],
-                   Field(min_length=1, max_length=100)]
+    ids: Annotated[list[Id], Field(min_length=1, max_length=100)]
     delete_history: bool = False
 
 
-class SearchParams(Strict):
+class SearchFilters(Strict):
+    """Which customers a search finds."""
+
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     fields: list[SearchField] | None = None
     registered_within_days: Annotated[int, Field(ge=1, le=366)] | None = None
     type: CustomerType | None = None
     status: CustomerStatus | None = None
     assigned_to: StaffUser | None = None
+
+
+class SearchParams(SearchFilters):
+    """A search and the page of it wanted."""
+
     limit: Annotated[int, Field(ge=1)] | None = None
     cursor: Annotated[str, StringConstraints(max_length=2000)] | None = None
 

@@ -5,26 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
-from crm_core.models.customer import CustomerStatus, CustomerType, Model, SearchField, StaffUser, Strict
+from crm_core.models.customer import Id, Model, SearchFilters, Strict
 from crm_core.models.staff import Column
 
 ExportFormat = Literal["csv", "xlsx"]
 ExportStatus = Literal["queued", "running", "completed", "failed"]
-CustomerId = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+CustomerId = Id
 MAX_EXPORT_IDS = 10_000
 
 
-class ExportSearch(Strict):
+class ExportSearch(SearchFilters):
     """The customers a search finds (the search of ``GET /customers``, every page of it)."""
-
-    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    fields: list[SearchField] | None = None
-    registered_within_days: Annotated[int, Field(ge=1, le=366)] | None = None
-    type: CustomerType | None = None
-    status: CustomerStatus | None = None
-    assigned_to: StaffUser | None = None
 
 
 class ExportRequest(Strict):

@@ -7,14 +7,14 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from crm_core.models.customer import Customer, LongText, Model, StaffUser, Strict, Text
+from crm_core.models.customer import Customer, Id, LongText, Model, StaffUser, Strict, Text
 
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 TaskStatus = Literal["open", "done", "cancelled"]
 RelationshipType = Literal["contact", "business", "sold_for", "sold_by"]
 INVERSE: dict[str, RelationshipType] = {"contact": "business", "business": "contact", "sold_for": "sold_by",
                                         "sold_by": "sold_for"}
-CustomerId = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+CustomerId = Id
 
 
 class Record(Model):
