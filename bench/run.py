@@ -7,6 +7,8 @@ measured in the same run.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import platform
 import sys
@@ -17,14 +19,26 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cold_start
+import export_rate
 import search_reads
 from report import seconds
+
+
+def _printed(main: Callable[[list[str]], int], argv: list[str]) -> str:
+    """What a benchmark that prints its own figures printed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(argv)
+    return out.getvalue().rstrip()
+
 
 BENCHMARKS: dict[str, tuple[str, Callable[[argparse.Namespace], str]]] = {
     "cold_start": ("Cold start: import time of each API handler in a fresh process",
                    lambda args: cold_start.run(quick=args.quick)),
     "search": ("Search: DynamoDB items read per customer search, by table size",
                lambda args: search_reads.run(quick=args.quick, large=args.large)),
+    "export": ("Export: CSV and XLSX writing rate and peak memory",
+               lambda args: _printed(export_rate.main, ["--quick"] if args.quick else [])),
 }
 
 

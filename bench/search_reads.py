@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import os
 import random
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -296,6 +297,11 @@ class SizeResult:
     page_size: int
 
 
+def progress(message: str) -> None:
+    """A line on stderr, so long runs show where they are without mixing into the figures."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 @contextlib.contextmanager
 def environment(values: dict[str, str]) -> Iterator[None]:
     saved = dict(os.environ)
@@ -318,7 +324,9 @@ def measure_size(size: int) -> SizeResult:
         for function in template.functions().values():
             os.environ.update({k: v for k, v in function.environment.items() if k != "POWERTOOLS_SERVICE_NAME"})
         table_name = os.environ["TABLE_NAME"]
+        progress(f"search: seeding {size:,} customers")
         seeded = seed(ddb, table_name, size, datetime.now(tz=UTC))
+        progress(f"search: seeded {seeded.items:,} items in {seconds(seeded.seconds)}; searching")
 
         wiring.reset()
         service = wiring.customer_service()
@@ -333,6 +341,8 @@ def measure_size(size: int) -> SizeResult:
             shown = [c.id for c in page.items]
             page_ok = shown == expected[:page_size] and (page.next_cursor is not None) == (len(expected) > page_size)
             measures[search.shown] = Measure(len(expected), len(shown), meter.items_read, meter.calls, page_ok)
+            if size >= LARGE_SIZES[-1]:
+                progress(f"search: {search.shown}: {meter.calls} calls")
         wiring.reset()
         return SizeResult(seeded, measures, time.perf_counter() - started, page_size)
 

@@ -162,7 +162,7 @@ class CustomerRepository:
                 request["FilterExpression"] = " AND ".join(filters)
                 request["ExpressionAttributeNames"] = names
             while len(found) < limit:
-                step = limit - len(found) + 1
+                step = limit - len(found) + (1 if before else 0)  # the page's cursor item is read again
                 # A filter drops items after they are read: read in larger steps to save round trips.
                 request["Limit"] = min(1000, step * 4) if filters else step
                 answer = call(self._ddb.query, **request)
