@@ -113,3 +113,22 @@ def test_merging_two_accounts_over_http(http: Http) -> None:
     assert http("GET", f"/customers/{keep['id']}/points").body["balance"] == 30
     gone = http("GET", f"/customers/{duplicate['id']}").body
     assert (gone["status"], gone["merged_into"]) == ("merged", keep["id"])
+
+
+def test_email_preferences_and_unenrolment(http: Http) -> None:
+    customer = _new(http, first_name="Mail", last_name="Prefs")
+    path = f"/customers/{customer['id']}/email-preferences"
+    assert http("PUT", path, {"marketing": True}).body == {"marketing": True, "account": True}
+    http("POST", f"/customers/{customer['id']}/status", {"action": "enroll"})
+    http("POST", f"/customers/{customer['id']}/status", {"action": "unenroll"})
+    assert http("GET", path).body == {"marketing": False, "account": True}
+
+
+def test_bulk_delete_and_unassign(http: Http) -> None:
+    one, two = _new(http, first_name="Bulk", last_name="One"), _new(http, first_name="Bulk", last_name="Two")
+    http("POST", "/customers/assign", {"ids": [one["id"], two["id"]], "staff_user": "e2e-bulk"})
+    unassigned = http("POST", "/customers/unassign", {"ids": [one["id"]], "staff_user": "e2e-bulk"}).body
+    assert [o["outcome"] for o in unassigned] == ["unassigned"]
+    outcomes = http("POST", "/customers/delete", {"ids": [one["id"], two["id"]]}).body
+    assert [o["outcome"] for o in outcomes] == ["deleted", "deleted"]
+    assert http("GET", "/customers", query={"assigned_to": "e2e-bulk"}).body["items"] == []
