@@ -31,6 +31,7 @@ REPEATS = 7
 QUICK_REPEATS = 3
 LAYER = ROOT / "layers" / "shared"
 BASELINE = "baseline (boto3 + Logger + Tracer + REST resolver)"
+VALIDATED = "reference: the baseline with enable_validation=True"
 
 BASELINE_HANDLER = '''\
 """The smallest Powertools REST handler: the floor an API function's cold start is compared with."""
@@ -130,6 +131,15 @@ def baseline_subject(folder: Path) -> Subject:
     return Subject(BASELINE, "baseline_handler", (str(folder), str(LAYER)), env)
 
 
+def validated_subject(folder: Path) -> Subject:
+    """The same handler with Powertools' request validation on (pydantic and the OpenAPI machinery), which
+    every API function here uses: the floor a validated handler cannot go below."""
+    code = BASELINE_HANDLER.replace("APIGatewayRestResolver()", "APIGatewayRestResolver(enable_validation=True)")
+    (folder / "validated_handler.py").write_text(code)
+    env = lambda_env("validated", folder, "validated_handler.handler", {"POWERTOOLS_SERVICE_NAME": "validated"})
+    return Subject(VALIDATED, "validated_handler", (str(folder), str(LAYER)), env)
+
+
 def import_once(subject: Subject) -> dict[str, float]:
     done = subprocess.run([sys.executable, "-c", CHILD, subject.module, *subject.paths], env=subject.env,
                           capture_output=True, text=True, check=False, cwd=tempfile.gettempdir())
@@ -157,7 +167,7 @@ def render(results: list[Result], repeats: int) -> str:
     base = results[0].median
     rows = []
     for r in results:
-        is_base = r.subject.label == BASELINE
+        is_base = r.subject.label in (BASELINE, VALIDATED)
         verdict = "-" if is_base else ("yes" if r.median <= TARGET * base else "NO")
         rows.append([r.subject.label, f"{r.median:.0f}", f"{min(r.samples):.0f}-{max(r.samples):.0f}",
                      f"{r.median / base:.2f}x", verdict, "yes" if r.openpyxl else "no", r.modules])
@@ -174,7 +184,8 @@ def render(results: list[Result], repeats: int) -> str:
 def run(quick: bool = False, repeats: int | None = None) -> str:
     repeats = repeats or (QUICK_REPEATS if quick else REPEATS)
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as folder:
-        results = measure([baseline_subject(Path(folder)), *api_subjects()], repeats)
+        results = measure([baseline_subject(Path(folder)), validated_subject(Path(folder)), *api_subjects()],
+                          repeats)
     return render(results, repeats)
 
 
