@@ -80,7 +80,7 @@ class ExportService:
 
     def get(self, job_id: str, actor: str, admin: bool) -> ExportJob:
         """The job with its download link once completed; only its requester (or an admin) may see it."""
-        job = self._jobs.get(job_id, consistent=False)
+        job = self._jobs.get(job_id)
         if job is None or (job.requested_by != actor and not admin):
             raise NotFound(f"export {job_id} does not exist")
         return self._with_link(job)
