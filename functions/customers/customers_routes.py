@@ -6,13 +6,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import ValidationError
 
 from crm_core.errors import Invalid
 from crm_core.http import actor, validation_fields
 from crm_core.models.customer import (
-    ID_PATTERN,
     BulkDelete,
     BulkOutcome,
     Customer,
@@ -27,9 +26,9 @@ from crm_core.models.customer import (
 )
 from crm_core.models.records import CustomerDetail
 from crm_core.wiring import customer_service, record_service
+from route_params import CustomerId
 
 router = Router()
-CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="the customer's id")]
 
 
 @router.post("/customers", status_code=201, tags=["customers"],

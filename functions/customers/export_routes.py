@@ -7,15 +7,14 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from crm_core.http import actor, is_admin, json_response
-from crm_core.models.customer import ID_PATTERN
 from crm_core.models.export import ExportJob, ExportRequest
 from crm_core.wiring import export_service
+from route_params import ExportId
 
 router = Router()
-ExportId = Annotated[str, Path(pattern=ID_PATTERN, description="the export's id")]
 
 
 @router.post("/exports", tags=["exports"], summary="Export ids or a search to CSV or XLSX",

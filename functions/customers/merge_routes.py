@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from crm_core.http import actor
-from crm_core.models.customer import ID_PATTERN, Id, Strict
+from crm_core.models.customer import Id, Strict
 from crm_core.services.merge import MergeResult
 from crm_core.wiring import merge_service
+from route_params import CustomerId
 
 router = Router()
-CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="the customer merged into")]
 
 
 class MergeRequest(Strict):

@@ -7,10 +7,9 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from crm_core.http import actor
-from crm_core.models.customer import ID_PATTERN
 from crm_core.models.points import PointsAdjustment, PointsEntry, PointsStatement
 from crm_core.models.records import (
     Benefit,
@@ -29,10 +28,9 @@ from crm_core.models.records import (
 )
 from crm_core.services.records import BENEFITS, NOTES, TASKS
 from crm_core.wiring import points_service, record_service
+from route_params import CustomerId, RecordId
 
 router = Router()
-CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="the customer's id")]
-RecordId = Annotated[str, Path(pattern=ID_PATTERN, description="the record's id")]
 
 
 def _gone() -> Response[str]:

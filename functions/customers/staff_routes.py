@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from crm_core.http import actor
-from crm_core.models.customer import ID_PATTERN, BulkAssign, BulkOutcome, Customer, StaffPut
+from crm_core.models.customer import BulkAssign, BulkOutcome, Customer, StaffPut
 from crm_core.models.staff import StaffPreferences, StaffPreferencesPut
 from crm_core.wiring import customer_service, staff_preferences
+from route_params import CustomerId
 
 router = Router()
-CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="the customer's id")]
 
 
 @router.put("/customers/<customer_id>/staff", tags=["staff"], summary="Set the customer's assigned staff (at most two)")

@@ -104,9 +104,9 @@ class RelationshipView(Relationship):
 
 # ---- account benefits and membership -------------------------------------------------------------
 
-class BenefitCreate(Strict):
-    name: LongText
-    description: NoteText | None = None
+class Dated(Strict):
+    """Something with its own start and end dates, the end not before the start."""
+
     starts_on: date | None = None
     ends_on: date | None = None
 
@@ -115,6 +115,11 @@ class BenefitCreate(Strict):
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
             raise ValueError("ends_on is before starts_on")
         return self
+
+
+class BenefitCreate(Dated):
+    name: LongText
+    description: NoteText | None = None
 
 
 class Benefit(Record):
@@ -124,16 +129,8 @@ class Benefit(Record):
     ends_on: date | None = None
 
 
-class BenefitGroup(Strict):
+class BenefitGroup(Dated):
     name: Text
-    starts_on: date | None = None
-    ends_on: date | None = None
-
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> Self:
-        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
-            raise ValueError("ends_on is before starts_on")
-        return self
 
 
 class MembershipPut(Strict):
