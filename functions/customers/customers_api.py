@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from crm_core.http import register_error_handlers
 from customers_routes import router as customers_router
 from export_routes import router as export_router
+from import_routes import router as import_router
 from merge_routes import router as merge_router
 from records_routes import router as records_router
 from staff_routes import router as staff_router
@@ -24,6 +25,7 @@ app.include_router(records_router)
 app.include_router(merge_router)
 app.include_router(staff_router)
 app.include_router(export_router)
+app.include_router(import_router)
 register_error_handlers(app, logger)
 
 

@@ -28,6 +28,12 @@ class Settings(BaseModel):
     export_queue_url: str | None = Field(default=None, min_length=3, description="queue of background exports")
     export_sync_limit: int = Field(default=500, ge=0, le=10_000)
     export_link_seconds: int = Field(default=900, ge=60, le=43_200)
+    # Imports (the staff API and the import function)
+    imports_bucket: str | None = Field(default=None, min_length=3, description="where workbooks are uploaded")
+    import_queue_url: str | None = Field(default=None, min_length=3, description="queue of import work")
+    import_chunk_rows: int = Field(default=1000, ge=1, le=10_000, description="rows applied per queue message")
+    import_max_rows: int = Field(default=200_000, ge=1, description="data rows a sheet may have")
+    import_max_upload_mb: int = Field(default=50, ge=1, le=1024, description="largest workbook accepted")
 
 
 _ENV = {
@@ -42,6 +48,11 @@ _ENV = {
     "export_queue_url": "EXPORT_QUEUE_URL",
     "export_sync_limit": "EXPORT_SYNC_LIMIT",
     "export_link_seconds": "EXPORT_LINK_SECONDS",
+    "imports_bucket": "IMPORTS_BUCKET",
+    "import_queue_url": "IMPORT_QUEUE_URL",
+    "import_chunk_rows": "IMPORT_CHUNK_ROWS",
+    "import_max_rows": "IMPORT_MAX_ROWS",
+    "import_max_upload_mb": "IMPORT_MAX_UPLOAD_MB",
 }
 
 

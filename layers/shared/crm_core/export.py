@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from operator import attrgetter
 from typing import IO, Any, Literal
 
@@ -32,7 +32,7 @@ CONTENT_TYPES = {
 # ``answers.<question>`` names one answer; ``name`` is the display name of either kind of customer.
 COLUMNS = (
     "id", "customer_number", "type", "status", "name", "first_name", "last_name", "organization_name",
-    "username", "email", "phone",
+    "username", "email", "phone", "date_of_birth",
     "address.line1", "address.line2", "address.city", "address.county", "address.postcode", "address.country",
     "email_preferences.marketing", "email_preferences.account", "assigned_staff",
     "inactive_reason", "status_before_deactivation", "merged_into",
@@ -144,31 +144,41 @@ class CsvExport:
 class XlsxExport:
     """Writes one sheet with openpyxl's write-only mode (constant memory); text is always a string cell."""
 
-    def __init__(self, file: IO[bytes], columns: Sequence[str]) -> None:
+    def __init__(self, file: IO[bytes], columns: Sequence[str], sheet: str = "Customers") -> None:
         from openpyxl import Workbook
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+        from openpyxl.styles import PatternFill
 
         self._file = file
         self._cell = WriteOnlyCell
         self._illegal = ILLEGAL_CHARACTERS_RE
+        self._mark = PatternFill(fill_type="solid", start_color="FFFFC7CE", end_color="FFFFC7CE")
         self._book = Workbook(write_only=True)
-        self._sheet = self._book.create_sheet("Customers")
+        self._sheet = self._book.create_sheet(sheet)
         self.write(list(columns))
 
-    def _xlsx_cell(self, value: Any) -> Any:
-        if value is None or isinstance(value, bool | int | float):
+    def _xlsx_cell(self, value: Any, marked: bool = False) -> Any:
+        if not marked and (value is None or isinstance(value, bool | int | float | datetime | date)):
             return value
-        text = self._illegal.sub("", str(value))  # control characters XML cannot hold
-        if not is_dangerous(text):
-            return text  # openpyxl writes it as a string cell
-        cell = self._cell(self._sheet, value=text)
-        cell.data_type = "s"  # never a formula, whatever it begins with
-        cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
+        if value is None or isinstance(value, bool | int | float | datetime | date):
+            cell = self._cell(self._sheet, value=value)
+        else:
+            text = self._illegal.sub("", str(value))  # control characters XML cannot hold
+            if not is_dangerous(text) and not marked:
+                return text  # openpyxl writes it as a string cell
+            cell = self._cell(self._sheet, value=text)
+            if is_dangerous(text):
+                cell.data_type = "s"  # never a formula, whatever it begins with
+                cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
+        if marked:
+            cell.fill = self._mark  # the cell a problem was found in (import reports)
         return cell
 
-    def write(self, row: Sequence[Any]) -> None:
-        self._sheet.append([self._xlsx_cell(v) for v in row])
+    def write(self, row: Sequence[Any], marked: Iterable[int] = ()) -> None:
+        """Append a row; the cells at the ``marked`` positions are filled red."""
+        flagged = set(marked)
+        self._sheet.append([self._xlsx_cell(v, n in flagged) for n, v in enumerate(row)])
 
     def close(self) -> None:
         self._book.save(self._file)

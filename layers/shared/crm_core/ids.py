@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from datetime import UTC, datetime
@@ -9,15 +10,20 @@ from datetime import UTC, datetime
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def new_id(now_ms: int | None = None) -> str:
+def new_id(now_ms: int | None = None, randomness: bytes | None = None) -> str:
     """A 26-character ULID: sorts by creation time, so newest-first is a reverse sort of ids."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    value = (ms << 80) | int.from_bytes(randomness or os.urandom(10), "big")
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])
         value >>= 5
     return "".join(reversed(chars))
+
+
+def derived_id(at: datetime, seed: str) -> str:
+    """The same ULID every time for the same moment and seed: lets a retried step recognise its own writes."""
+    return new_id(int(at.timestamp() * 1000), hashlib.sha256(seed.encode()).digest()[:10])
 
 
 def id_time(ulid: str) -> datetime:

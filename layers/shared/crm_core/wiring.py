@@ -20,6 +20,7 @@ from crm_core.services.records import RecordService
 
 if TYPE_CHECKING:
     from crm_core.services.exports import ExportService
+    from crm_core.services.imports import ImportService
 
 
 @lru_cache(maxsize=1)
@@ -73,6 +74,30 @@ def export_service() -> ExportService:
 
 
 @lru_cache(maxsize=1)
+def import_service() -> ImportService:
+    """Imports; only functions whose environment names the upload bucket have them."""
+    from crm_core.dal.imports import ImportFiles, ImportJobRepository, ImportQueue
+    from crm_core.errors import ConfigurationError
+    from crm_core.services.imports import ImportLimits, ImportService
+    from crm_core.workbook import Limits
+
+    settings = get_settings()
+    if not settings.imports_bucket:
+        raise ConfigurationError("IMPORTS_BUCKET is not set for this function")
+    ddb = client("dynamodb")
+    return ImportService(
+        ImportJobRepository(ddb, settings.table_name),
+        ImportFiles(client("s3"), settings.imports_bucket),
+        ImportQueue(client("sqs"), settings.import_queue_url) if settings.import_queue_url else None,
+        CustomerRepository(ddb, settings.table_name),
+        customer_service(),
+        CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds),
+        ImportLimits(chunk_rows=settings.import_chunk_rows, max_upload_bytes=settings.import_max_upload_mb * 2**20,
+                     reader=Limits(max_rows=settings.import_max_rows)),
+    )
+
+
+@lru_cache(maxsize=1)
 def merge_service() -> MergeService:
     settings = get_settings()
     ddb = client("dynamodb")
@@ -90,5 +115,6 @@ def reset() -> None:
     merge_service.cache_clear()
     staff_preferences.cache_clear()
     export_service.cache_clear()
+    import_service.cache_clear()
     get_settings.cache_clear()
     reset_clients()

@@ -37,6 +37,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "username": ("username", "user name", "login", "user id"),
     "email": ("email", "e-mail", "email address", "e-mail address", "mail"),
     "phone": ("phone", "tel", "telephone", "phone number", "telephone number", "mobile", "mobile number"),
+    "date_of_birth": ("date of birth", "dob", "d.o.b.", "birth date", "birthdate", "birthday", "born"),
     "address.line1": ("address", "address 1", "address line 1", "address1", "street"),
     "address.line2": ("address 2", "address line 2", "address2"),
     "address.city": ("city", "town", "town/city", "town city"),
@@ -44,6 +45,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "address.postcode": ("postcode", "post code", "postal code", "zip", "zip code"),
     "address.country": ("country", "country code"),
 }
+DATE_FIELDS = {"date_of_birth"}
 IDENTIFYING = {"customer_number", "first_name", "last_name", "organization_name", "email", "username"}
 
 
@@ -214,11 +216,12 @@ def _clean(name: str, value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
         return text or None
-    if name == "phone" and isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, datetime | date) or name in DATE_FIELDS:
+        return value  # a number in a date column is refused by the row rules, with its own reason
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # phones and customer numbers stored as numbers come back as text ("7700900123", not "7700900123.0")
         return str(int(value)) if float(value).is_integer() else str(value)
-    if isinstance(value, datetime | date):
-        return value
-    return str(value) if isinstance(value, int | float) else value
+    return value
 
 
 def _looks_like_text(head: bytes) -> bool:

@@ -26,12 +26,15 @@ GSI1 projects ``type`` and ``status`` so listings filter without reading profile
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from crm_core.clock import iso, utcnow
 from crm_core.dal.dynamo import (
     ConditionFailed,
+    UnprocessedAfterRetries,
     batch_get,
     batch_write,
     call,
@@ -52,6 +55,20 @@ POINTS_SUMMARY = "POINTS"
 TRANSACTION_MARKERS = (POINTS_SUMMARY,)
 FIRST_CUSTOMER_NUMBER = 100_000
 Term = tuple[str, str]  # (term, field)
+
+
+@dataclass
+class NewCustomer:
+    """A customer to create in bulk, with everything written with it."""
+
+    customer: Customer
+    terms: set[Term]
+    entry: HistoryEntry
+    claims: dict[str, str]
+    dedupe: str | None
+
+
+NOT_WRITTEN = "the database kept refusing this row's writes; import the row again"
 
 
 class ClaimTaken(Exception):
@@ -106,6 +123,18 @@ class CustomerRepository:
         keys = [key(customer_pk(i), PROFILE) for i in dict.fromkeys(ids)]
         items = batch_get(self._ddb, self._table, keys, projection="id, #t, #s", names={"#t": "type", "#s": "status"})
         return {i["id"]["S"]: (i["type"]["S"], i["status"]["S"]) for i in items}
+
+    def lookups(self, numbers: set[str], usernames: set[str], emails: set[str]) -> dict[tuple[str, str], str]:
+        """Which customer each number, username and email belongs to, in BatchGetItem calls of 100 keys."""
+        keys = [key(f"CUSTNO#{n}", "CUSTNO") for n in sorted(numbers)]
+        keys += [key(claim_pk("username", u), CLAIM) for u in sorted(usernames)]
+        keys += [key(claim_pk("email", e), CLAIM) for e in sorted(emails)]
+        found: dict[tuple[str, str], str] = {}
+        for item in batch_get(self._ddb, self._table, keys, projection="PK, customer_id"):
+            kind, value = item["PK"]["S"].split("#", 1)
+            found[({"CUSTNO": "customer_number", "USERNAME": "username", "EMAIL": "email"}[kind], value)] = \
+                item["customer_id"]["S"]
+        return found
 
     def claim_owner(self, kind: str, value: str) -> str | None:
         answer = call(self._ddb.get_item, TableName=self._table, Key=key(claim_pk(kind, value), CLAIM))
@@ -221,6 +250,57 @@ class CustomerRepository:
         actions += [(None, put_action(self._table, _term_item(t, f, customer.id))) for t, f in sorted(terms)]
         actions.append((None, put_action(self._table, history_item(customer.id, entry))))
         self._transact(actions, claims)
+
+    def create_many(self, batch: list[NewCustomer]) -> dict[str, str]:
+        """Create many customers; returns the ids that could not be written, with the reason.
+
+        Lookups, search terms and history go first, in full BatchWriteItem calls; the profile, which makes the
+        customer exist, goes last — in one transaction with its uniqueness claims when it has any, else in a
+        batch. A customer whose writes DynamoDB kept refusing never gets its profile (and its other items are
+        removed), so nothing is left half-written. Writing a customer that already exists (a retried import)
+        changes nothing and is not a failure.
+        """
+        failed: dict[str, str] = {}
+        extras: list[dict[str, Any]] = []
+        for new in batch:
+            c = new.customer
+            extras.append({"customer_id": c.id, "PK": f"CUSTNO#{c.customer_number}", "SK": "CUSTNO"})
+            extras += [_term_item(t, f, c.id) for t, f in sorted(new.terms)]
+            extras.append(history_item(c.id, new.entry, suffix=c.id[-6:]))
+        failed.update(self._put_all(extras, NOT_WRITTEN))
+        plain = [profile_item(n.customer, n.dedupe) for n in batch if not n.claims and n.customer.id not in failed]
+        failed.update(self._put_all(plain, NOT_WRITTEN))
+        for new in batch:
+            if not new.claims or new.customer.id in failed:
+                continue
+            c = new.customer
+            actions: list[tuple[str | None, dict[str, Any]]] = [
+                (None, put_action(self._table, profile_item(c, new.dedupe), "attribute_not_exists(PK)"))]
+            actions += [(kind, put_action(self._table, _claim_item(kind, value, c.id), "attribute_not_exists(PK)"))
+                        for kind, value in new.claims.items()]
+            try:
+                self._transact(actions, new.claims)
+            except ClaimTaken as taken:
+                failed[c.id] = f"{taken.kind}: taken by another customer while the file was being imported"
+            except StaleVersion:
+                pass  # the profile is there already: an earlier try of this import wrote it
+        gone = [e for e in extras if _owner(e) in failed]
+        if gone:
+            self._remove_leftovers(gone)
+        return failed
+
+    def _put_all(self, items: list[dict[str, Any]], reason: str) -> dict[str, str]:
+        try:
+            batch_write(self._ddb, self._table, [{"PutRequest": {"Item": to_item(i)}} for i in items])
+        except UnprocessedAfterRetries as left:
+            return {_owner(from_item(r["PutRequest"]["Item"])): reason for r in left.leftovers}
+        return {}
+
+    def _remove_leftovers(self, items: list[dict[str, Any]]) -> None:
+        """Take back what was written for customers that were not created. What cannot be removed now stays
+        unreachable: lookups and terms are only followed to profiles that exist."""
+        with contextlib.suppress(UnprocessedAfterRetries):
+            self.remove_items([(i["PK"], i["SK"]) for i in items])
 
     def update(self, before: Customer, after: Customer, terms_before: set[Term], terms_after: set[Term],
                entry: HistoryEntry, claim: dict[str, str], release: dict[str, str], dedupe: str | None) -> None:
@@ -338,6 +418,11 @@ def _conditioned(action: dict[str, Any], condition: str | None, names: dict[str,
         action["ExpressionAttributeValues"] = values
 
 
+def _owner(item: dict[str, Any]) -> str:
+    """The customer an item belongs to."""
+    return str(item.get("customer_id") or item.get("id") or item["PK"].removeprefix("CUST#"))
+
+
 def _claim_item(kind: str, value: str, customer_id: str) -> dict[str, Any]:
     return {"PK": claim_pk(kind, value), "SK": CLAIM, "customer_id": customer_id}
 
@@ -351,7 +436,8 @@ def _term_item(term: str, field: str, customer_id: str) -> dict[str, Any]:
     return {"PK": k["PK"]["S"], "SK": k["SK"]["S"], "customer_id": customer_id}
 
 
-def history_item(customer_id: str, entry: HistoryEntry) -> dict[str, Any]:
-    return {"PK": customer_pk(customer_id), "SK": f"HIST#{iso(entry.at)}#{new_id()[-6:]}",
+def history_item(customer_id: str, entry: HistoryEntry, suffix: str | None = None) -> dict[str, Any]:
+    """A history entry; a fixed ``suffix`` makes writing the same entry again overwrite it (retried imports)."""
+    return {"PK": customer_pk(customer_id), "SK": f"HIST#{iso(entry.at)}#{suffix or new_id()[-6:]}",
             "entry": entry.model_dump(mode="json")}
 

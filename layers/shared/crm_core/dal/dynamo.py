@@ -108,10 +108,12 @@ class UnprocessedAfterRetries(Exception):
 def batch_write(ddb: Any, table: str, requests: Iterable[dict[str, Any]], backoff: Backoff | None = None) -> int:
     """Write ``{"PutRequest": …}`` / ``{"DeleteRequest": …}`` requests, 25 a call, retrying UnprocessedItems.
 
-    Returns the number of calls made. Raises ``UnprocessedAfterRetries`` naming what never went in.
+    Returns the number of calls made. Every chunk is tried; then ``UnprocessedAfterRetries`` names what never
+    went in.
     """
     backoff = backoff or Backoff()
     calls = 0
+    leftovers: list[dict[str, Any]] = []
     for chunk in chunks(list(requests), BATCH_WRITE_MAX):
         pending = chunk
         for attempt in range(backoff.attempts):
@@ -122,7 +124,9 @@ def batch_write(ddb: Any, table: str, requests: Iterable[dict[str, Any]], backof
                 break
             backoff.pause(attempt)
         else:
-            raise UnprocessedAfterRetries(pending)
+            leftovers += pending  # the other chunks are still written: the caller learns exactly what is missing
+    if leftovers:
+        raise UnprocessedAfterRetries(leftovers)
     return calls
 
 

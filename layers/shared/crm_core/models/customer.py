@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -51,6 +51,14 @@ def _country(value: str) -> str:
     return code
 
 
+def _birth_date(value: date) -> date:
+    if value > date.today():
+        raise ValueError("is in the future")
+    if value.year < date.today().year - 130:
+        raise ValueError("is more than 130 years ago")
+    return value
+
+
 def _username(value: str) -> str:
     lowered = value.lower()
     if not _USERNAME.match(lowered):
@@ -67,6 +75,7 @@ Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254),
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_phone)]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_username)]
 Country = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_country)]
+BirthDate = Annotated[date, AfterValidator(_birth_date)]
 StaffUser = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
                       AfterValidator(_no_control_chars)]
 AnswerValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
@@ -116,6 +125,7 @@ class _CustomerFields(Strict):
     username: Username | None = Field(default=None, description="unique across customers; cannot change once saved")
     email: Email | None = None
     phone: Phone | None = None
+    date_of_birth: BirthDate | None = None
     address: Address | None = None
     answers: Answers = Field(default_factory=dict, description="answers to the configurable customer questions")
     assigned_staff: Annotated[list[StaffUser], Field(max_length=2)] = Field(
@@ -152,6 +162,7 @@ class CustomerPatch(Strict):
     username: Username | None = None
     email: Email | None = None
     phone: Phone | None = None
+    date_of_birth: BirthDate | None = None
     address: Address | None = None
     answers: Answers | None = None
     assigned_staff: Annotated[list[StaffUser], Field(max_length=2)] | None = None
@@ -171,6 +182,7 @@ class Customer(Model):
     username: str | None = None
     email: str | None = None
     phone: str | None = None
+    date_of_birth: date | None = None
     address: Address | None = None
     answers: dict[str, Any] = Field(default_factory=dict)
     assigned_staff: list[str] = Field(default_factory=list)
@@ -191,8 +203,8 @@ class Customer(Model):
         return f"{self.first_name or ''} {self.last_name or ''}".strip()
 
 
-EDITABLE = ("first_name", "last_name", "organization_name", "username", "email", "phone", "address", "answers",
-            "assigned_staff")
+EDITABLE = ("first_name", "last_name", "organization_name", "username", "email", "phone", "date_of_birth", "address",
+            "answers", "assigned_staff")
 
 
 class FieldChange(Model):

@@ -119,7 +119,7 @@ class CustomerService:
         number = self._repo.allocate_numbers(1)[0]
         customer = draft.model_copy(update={"customer_number": format_customer_number(number)})
         entry = HistoryEntry(at=now, by=actor, action="created", changes=[
-            FieldChange(field=f, new=v) for f, v in _diffable(customer).items() if v not in (None, [], {})
+            FieldChange(field=f, new=v) for f, v in diffable(customer).items() if v not in (None, [], {})
         ])
         try:
             self._repo.create(customer, customer_terms(customer), entry, claims, dedupe_of(customer))
@@ -176,13 +176,19 @@ class CustomerService:
         if patch.version != before.version:
             raise _stale(before.version)
         changes = patch.model_dump(include=patch.model_fields_set & set(EDITABLE))
-        if patch.address is not None and before.address is not None:
-            # JSON merge-patch for the address: the parts sent change, the others stay
-            changes["address"] = {**before.address.model_dump(),
-                                  **patch.address.model_dump(include=patch.address.model_fields_set)}
+        if patch.address is not None:
+            changes["address"] = patch.address.model_dump(include=patch.address.model_fields_set)
+        return self.change(before, changes, actor, refuse_duplicates=not patch.confirm_duplicate)
+
+    def change(self, before: Customer, changes: dict[str, Any], actor: str, refuse_duplicates: bool = True,
+               action: str = "updated") -> Customer:
+        """Apply field changes to ``before`` if it is still the stored version (the address is merge-patched:
+        the parts given change, the others stay). Unchanged → ``before`` itself, nothing written."""
+        if changes.get("address") is not None and before.address is not None:
+            changes = {**changes, "address": {**before.address.model_dump(), **changes["address"]}}
         _check_patch(before, changes)
         after = Customer.model_validate({**before.model_dump(), **changes})
-        diff = _changes(before, after)
+        diff = field_changes(before, after)
         if not diff:
             return before
         now = utcnow()
@@ -192,16 +198,16 @@ class CustomerService:
         release = {k: v for k, v in old_claims.items() if new_claims.get(k) != v}
         if "email" in release and self._repo.claim_owner("email", release["email"]) != before.id:
             del release["email"]  # this customer never owned that email's claim
-        if not patch.confirm_duplicate and ("email" in claim or dedupe_of(after) != dedupe_of(before)):
+        if refuse_duplicates and ("email" in claim or dedupe_of(after) != dedupe_of(before)):
             self._refuse_duplicates(after, claim.get("email"), exclude=before.id)
         if "email" in claim and self._repo.claim_owner("email", claim["email"]) not in (None, before.id):
             del claim["email"]
-        entry = HistoryEntry(at=now, by=actor, action="updated", changes=diff)
+        entry = HistoryEntry(at=now, by=actor, action=action, changes=diff)
         try:
             self._repo.update(before, after, customer_terms(before), customer_terms(after), entry, claim, release,
                               dedupe_of(after))
         except StaleVersion:
-            current = self._repo.get(customer_id, consistent=True)
+            current = self._repo.get(before.id, consistent=True)
             raise _stale(current.version if current else before.version) from None
         except ClaimTaken as taken:
             raise self._claim_error(taken, after) from None
@@ -321,7 +327,7 @@ class CustomerService:
         for _ in range(attempts):
             before = self._current(customer_id)
             after = before.model_copy(update=updates(before))
-            diff = _changes(before, after)
+            diff = field_changes(before, after)
             if not diff:
                 return before
             now = utcnow()
@@ -466,7 +472,7 @@ def _check_patch(before: Customer, changes: dict[str, Any]) -> None:
             changes[field] = {} if field == "answers" else []
 
 
-def _diffable(c: Customer) -> dict[str, Any]:
+def diffable(c: Customer) -> dict[str, Any]:
     """The fields history tracks, nested ones flattened so it says ``address.postcode``, not the whole address."""
     values = c.model_dump(mode="json", include=set(EDITABLE) | set(TRACKED))
     address = values.pop("address", None) or {}
@@ -476,6 +482,6 @@ def _diffable(c: Customer) -> dict[str, Any]:
     return values
 
 
-def _changes(before: Customer, after: Customer) -> list[FieldChange]:
-    old, new = _diffable(before), _diffable(after)
+def field_changes(before: Customer, after: Customer) -> list[FieldChange]:
+    old, new = diffable(before), diffable(after)
     return [FieldChange(field=f, old=old[f], new=new[f]) for f in old if old[f] != new[f]]

@@ -1,0 +1,54 @@
+"""Staff routes for spreadsheet imports: ask for an upload, follow the job, commit a dry run, revert."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
+from crm_core.http import actor, json_response
+from crm_core.models.imports import ImportJob, ImportPage, ImportRequest
+from crm_core.wiring import import_service
+from route_params import ImportId
+
+router = Router()
+
+
+@router.post("/imports", tags=["imports"], summary="Start an import: returns the job and a presigned upload",
+             description="POST the upload's fields and then the workbook (as `file`) to `upload.url` as "
+                         "multipart/form-data. The import starts when the file arrives; follow it with "
+                         "GET /imports/{import_id}.",
+             responses={201: {"description": "the job (awaiting_upload) and where to upload the workbook"}})
+def start_import(request: Annotated[ImportRequest, Body()]) -> Response[str]:
+    created = import_service().start(request, actor(router))
+    return json_response(201, created.model_dump(mode="json"), {"Location": f"/imports/{created.job.id}"})
+
+
+@router.get("/imports", tags=["imports"], summary="Imports, newest first")
+def list_imports(limit: Annotated[int, Query(ge=1, le=100)] = 25,
+                 cursor: Annotated[str | None, Query(max_length=2000)] = None) -> ImportPage:
+    return import_service().page(limit, cursor)
+
+
+@router.get("/imports/<import_id>", tags=["imports"],
+            summary="An import: status, progress, counts, first errors, and the report workbook's link")
+def get_import(import_id: ImportId) -> ImportJob:
+    return import_service().get(import_id)
+
+
+@router.post("/imports/<import_id>/commit", tags=["imports"],
+             summary="Apply a finished dry run's rows, as checked, without uploading again",
+             responses={202: {"description": "queued; follow it with GET /imports/{import_id}"}})
+def commit_import(import_id: ImportId) -> Response[str]:
+    job = import_service().commit(import_id, actor(router))
+    return json_response(202, job.model_dump(mode="json"))
+
+
+@router.post("/imports/<import_id>/revert", tags=["imports"],
+             summary="Undo an import: created customers removed, updated ones restored — unless changed since",
+             responses={202: {"description": "reverting; follow it with GET /imports/{import_id}"}})
+def revert_import(import_id: ImportId) -> Response[str]:
+    job = import_service().revert(import_id, actor(router))
+    return json_response(202, job.model_dump(mode="json"))

@@ -1,0 +1,123 @@
+"""Spreadsheet imports: what staff ask for, the job record, and each row's outcome."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from crm_core.models.customer import Model, Strict
+
+ImportStatus = Literal["awaiting_upload", "queued", "running", "completed", "partial", "failed", "reverting",
+                       "reverted"]
+RowOutcome = Literal["created", "updated", "unchanged", "rejected"]
+RevertOutcome = Literal["removed", "restored", "kept"]
+FINISHED: frozenset[str] = frozenset({"completed", "partial", "failed", "reverted"})
+MAX_ERRORS_SHOWN = 20
+
+
+def _workbook_name(value: str) -> str:
+    if any(ch in value for ch in "/\\") or any(ord(ch) < 32 for ch in value):
+        raise ValueError("must be a file name, without folders or control characters")
+    if not value.lower().endswith(".xlsx"):
+        raise ValueError("must be an Excel workbook (.xlsx); save an .xls or CSV file as .xlsx first")
+    return value
+
+
+WorkbookName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=200),
+                         AfterValidator(_workbook_name)]
+
+
+class ImportRequest(Strict):
+    filename: WorkbookName = Field(description="the workbook's file name, e.g. customers.xlsx")
+    dry_run: bool = Field(default=False, description="check every row and report, without writing anything")
+    sheet: Annotated[str, StringConstraints(min_length=1, max_length=31)] | None = Field(
+        default=None, description="the sheet to read; by default the first visible one")
+
+
+class RowError(Model):
+    row: int = Field(description="the row number in the uploaded sheet")
+    column: str | None = Field(default=None, description="the column's title as written in the sheet")
+    reason: str
+
+
+class ImportCounts(Model):
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+
+class RevertCounts(Model):
+    removed: int = 0
+    restored: int = 0
+    kept: int = Field(default=0, description="customers changed since the import, or with transactions: left as "
+                                             "they are and listed in errors")
+
+
+class Attempt(Model):
+    at: datetime
+    stage: str
+    error: str | None = None
+
+
+class Upload(Model):
+    """A presigned POST: send the fields and the file (as ``file``, last) as multipart/form-data to ``url``."""
+
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+
+
+class ImportJob(Model):
+    id: str
+    filename: str
+    status: ImportStatus
+    dry_run: bool = False
+    sheet: str | None = Field(default=None, description="the sheet asked for, or the one read")
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    source_key: str = Field(description="the workbook's key in the upload bucket")
+    reason: str | None = Field(default=None, description="why a failed import read nothing")
+    run: int = Field(default=0, description="how many times the rows have been gone through (dry run, commit, "
+                                            "revert)")
+    rows_total: int = Field(default=0, description="data rows in the sheet (blank rows not counted)")
+    rows_done: int = 0
+    rejected_reading: int = Field(default=0, description="rows refused on their own, before matching")
+    chunks_total: int = 0
+    chunks_done: int = 0
+    counts: ImportCounts = Field(default_factory=ImportCounts)
+    revert_counts: RevertCounts | None = None
+    errors: list[RowError] = Field(default_factory=list, description=f"the first {MAX_ERRORS_SHOWN} problems, "
+                                                                     "by row")
+    unknown_columns: list[str] = Field(default_factory=list, description="columns no customer field answers to "
+                                                                         "(ignored)")
+    committed_at: datetime | None = None
+    committed_by: str | None = None
+    applied_run: int | None = Field(default=None, description="the run whose writes a revert undoes")
+    reverted_at: datetime | None = None
+    reverted_by: str | None = None
+    attempts: list[Attempt] = Field(default_factory=list, description="each try that failed part-way, and why")
+    report_key: str | None = None
+    report_url: str | None = Field(default=None, description="the rejected rows as a workbook (a link that "
+                                                             "expires)")
+    report_expires_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class ImportCreated(Model):
+    job: ImportJob
+    upload: Upload
+
+
+class ImportPage(Model):
+    items: list[ImportJob]
+    next_cursor: str | None = None
+
+
+def job_fields(job: ImportJob) -> dict[str, Any]:
+    """The job as stored (the download link is made when it is read)."""
+    return job.model_dump(mode="json", exclude={"report_url", "report_expires_at"}, exclude_none=True)
