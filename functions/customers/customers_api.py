@@ -14,6 +14,7 @@ from customers_routes import router as customers_router
 from export_routes import router as export_router
 from import_routes import router as import_router
 from merge_routes import router as merge_router
+from money_routes import router as money_router
 from records_routes import router as records_router
 from staff_routes import router as staff_router
 
@@ -26,6 +27,7 @@ app.include_router(merge_router)
 app.include_router(staff_router)
 app.include_router(export_router)
 app.include_router(import_router)
+app.include_router(money_router)
 register_error_handlers(app, logger)
 
 

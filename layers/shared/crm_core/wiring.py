@@ -10,11 +10,13 @@ from crm_core.config import get_settings
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.merge import MergeRepository
+from crm_core.dal.money import MoneyRepository
 from crm_core.dal.points import PointsRepository
 from crm_core.dal.records import RecordRepository
 from crm_core.dal.staff import StaffPreferencesRepository
 from crm_core.services.customers import CustomerService, Paging
 from crm_core.services.merge import MergeService
+from crm_core.services.money import MoneyService, NightlyRefresh
 from crm_core.services.points import PointsService
 from crm_core.services.records import RecordService
 
@@ -98,6 +100,24 @@ def import_service() -> ImportService:
 
 
 @lru_cache(maxsize=1)
+def money_service() -> MoneyService:
+    settings = get_settings()
+    ddb = client("dynamodb")
+    return MoneyService(CustomerRepository(ddb, settings.table_name), MoneyRepository(ddb, settings.table_name),
+                        CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds), settings.max_page_size)
+
+
+@lru_cache(maxsize=1)
+def nightly_refresh() -> NightlyRefresh:
+    from crm_core.dal.runs import RunRepository
+
+    settings = get_settings()
+    ddb = client("dynamodb")
+    return NightlyRefresh(money_service(), MoneyRepository(ddb, settings.table_name),
+                          RunRepository(ddb, settings.table_name))
+
+
+@lru_cache(maxsize=1)
 def merge_service() -> MergeService:
     settings = get_settings()
     ddb = client("dynamodb")
@@ -116,5 +136,7 @@ def reset() -> None:
     staff_preferences.cache_clear()
     export_service.cache_clear()
     import_service.cache_clear()
+    money_service.cache_clear()
+    nightly_refresh.cache_clear()
     get_settings.cache_clear()
     reset_clients()

@@ -51,8 +51,9 @@ PROFILE = "PROFILE"
 CLAIM = "CLAIM"
 TOMBSTONE = "TOMBSTONE"
 POINTS_SUMMARY = "POINTS"
+MONEY_SUMMARY = "MONEY"
 # Items whose presence means the customer has transactions logged against it (and so cannot be deleted)
-TRANSACTION_MARKERS = (POINTS_SUMMARY,)
+TRANSACTION_MARKERS = (POINTS_SUMMARY, MONEY_SUMMARY)
 FIRST_CUSTOMER_NUMBER = 100_000
 Term = tuple[str, str]  # (term, field)
 

@@ -89,7 +89,6 @@ class Decision:
     customer: Customer | None = None
     changes: dict[str, Any] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
-    restore: dict[str, Any] = field(default_factory=dict)
 
 
 def import_actor(job: ImportJob) -> str:
@@ -325,8 +324,6 @@ class ImportService:
             if d.customer is not None:
                 record.update(customer_id=d.customer.id, customer_number=d.customer.customer_number,
                               version=d.customer.version)
-            if d.restore:
-                record["restore"] = d.restore
             if d.outcome == "rejected":
                 record.update(_rejected(d.row["row"], d.problems, titles, d.row["cells"]))
             records.append(record)
@@ -393,10 +390,7 @@ class ImportService:
         changes = _differences(customer, fields)
         if not changes:
             return Decision(row, "updated" if customer.updated_by == actor else "unchanged", customer)
-        old = diffable(customer)
-        restore = {name: (customer.address.model_dump(mode="json") if customer.address else None)
-                   if name == "address" else old.get(name) for name in changes}
-        return Decision(row, "updated", customer, changes, restore=restore)
+        return Decision(row, "updated", customer, changes)
 
     def _write(self, job: ImportJob, decisions: list[Decision]) -> None:
         actor = import_actor(job)
@@ -427,7 +421,7 @@ class ImportService:
                 except RetryLater:
                     raise  # the database is busy: the chunk is tried again, not the row rejected
                 except DomainError as refused:
-                    d.outcome, d.customer, d.restore = "rejected", None, {}
+                    d.outcome, d.customer = "rejected", None
                     d.problems = [Problem(f.get("field"), f.get("message", "")) for f in refused.fields] or \
                         [Problem(None, refused.message)]
 
@@ -435,14 +429,13 @@ class ImportService:
 
     def _revert_chunk(self, job: ImportJob, chunk: int) -> tuple[dict[str, int], int]:
         applied = job.applied_run or 0
-        actor = revert_actor(job)
         counts = {"removed": 0, "restored": 0, "kept": 0}
         records = []
         outcomes = [o for o in self._files.lines(outcomes_key(job.id, applied, chunk))
                     if o["outcome"] in ("created", "updated") and o.get("customer_id")]
         current = self._customers.get_many([o["customer_id"] for o in outcomes])
         for outcome in outcomes:
-            result, reason = self._revert_one(outcome, current.get(outcome["customer_id"]), actor)
+            result, reason = self._revert_one(outcome, current.get(outcome["customer_id"]), job)
             counts[result] += 1
             if reason:
                 records.append({"row": outcome["row"], "outcome": "kept",
@@ -450,8 +443,9 @@ class ImportService:
         self._files.put_lines(outcomes_key(job.id, job.run, chunk), records)
         return counts, len(outcomes)
 
-    def _revert_one(self, outcome: dict[str, Any], customer: Customer | None, actor: str) -> tuple[str, str | None]:
+    def _revert_one(self, outcome: dict[str, Any], customer: Customer | None, job: ImportJob) -> tuple[str, str | None]:
         number = outcome.get("customer_number")
+        actor = revert_actor(job)
         if outcome["outcome"] == "created":
             if customer is None:
                 return "removed", None  # removed already (by an earlier try, or by staff)
@@ -470,15 +464,32 @@ class ImportService:
             return "restored", None  # an earlier try restored it
         if customer.version != outcome["version"]:
             return "kept", f"customer {number} was changed after the import; not restored"
+        old = self._values_before(customer, import_actor(job))
+        if old is None:
+            return "kept", f"customer {number}: the import's change is not in its history; not restored"
         try:
-            self._service.change(customer, dict(outcome.get("restore", {})), actor, refuse_duplicates=False,
-                                 action="import reverted")
+            self._service.change(customer, old, actor, refuse_duplicates=False, action="import reverted")
         except RetryLater:
             raise
         except DomainError as refused:
             detail = "; ".join(f"{f.get('field')} {f.get('message')}" for f in refused.fields) or refused.message
             return "kept", f"customer {number} not restored: {detail}"
         return "restored", None
+
+    def _values_before(self, customer: Customer, importer: str) -> dict[str, Any] | None:
+        """The values the import's change replaced, from the customer's history (nested fields put back)."""
+        entries, _ = self._customers.history(customer.id, limit=10, after=None)
+        entry = next((e for e in entries if e.by == importer and e.action == "imported"), None)
+        if entry is None:
+            return None
+        values: dict[str, Any] = {}
+        for change in entry.changes:
+            head, _, part = change.field.partition(".")
+            if part:
+                values.setdefault(head, {})[part] = change.old
+            else:
+                values[head] = change.old
+        return values
 
     # ---- the end of a run ----------------------------------------------------------------------------------
 
