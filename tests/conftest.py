@@ -45,8 +45,10 @@ def template() -> Template:
 
 @pytest.fixture
 def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Template]:
-    """A moto account holding every table, bucket and queue of template.yaml; functions see the template's
-    environment."""
+    """A moto account holding every table, bucket and queue of template.yaml, the buckets configured as the
+    template configures them (versioning, notifications); functions see the template's environment."""
+    from crm_local.stack import configure_buckets
+
     with mock_aws():
         ddb = boto3.client("dynamodb")
         for args in template.tables().values():
@@ -57,6 +59,7 @@ def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Templat
         sqs = boto3.client("sqs")
         for args in template.queues().values():
             sqs.create_queue(**args)
+        configure_buckets(template, s3)  # versioning, and uploads/ → the import queue
         for function in template.functions().values():
             for name, value in function.environment.items():
                 if name not in ("POWERTOOLS_SERVICE_NAME",):

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from accounting_routes import router as accounting_router
 from crm_core.http import register_error_handlers
 from customers_routes import router as customers_router
 from export_routes import router as export_router
@@ -28,6 +29,7 @@ app.include_router(staff_router)
 app.include_router(export_router)
 app.include_router(import_router)
 app.include_router(money_router)
+app.include_router(accounting_router)
 register_error_handlers(app, logger)
 
 

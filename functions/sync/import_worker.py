@@ -15,24 +15,16 @@ Messages are processed one by one with Powertools' batch utility; one that fails
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from crm_core.aws import client
-from crm_core.config import get_settings
-from crm_core.wiring import import_service
+from crm_core.wiring import import_service, upload_idempotency
 
 logger = Logger()
 tracer = Tracer()
@@ -48,13 +40,12 @@ class BadMessage(ValueError):
     pass
 
 
-@lru_cache(maxsize=1)
-def _receive_once() -> Callable[..., dict[str, Any]]:
-    """The upload reader behind Powertools idempotency (records in the customers table, built on first use)."""
-    persistence = DynamoDBPersistenceLayer(table_name=get_settings().table_name, key_attr="PK", sort_key_attr="SK",
-                                           static_pk_value="IDEMPOTENCY#import-upload", boto3_client=client("dynamodb"))
-    return idempotent_function(data_keyword_argument="upload", persistence_store=persistence,  # type: ignore[no-any-return]
+def _receive_once(upload: dict[str, Any]) -> dict[str, Any]:
+    """The upload reader behind Powertools idempotency (its records live in the customers table)."""
+    once = idempotent_function(data_keyword_argument="upload", persistence_store=upload_idempotency(),
                                config=idempotency)(receive_upload)
+    result: dict[str, Any] = once(upload=upload)
+    return result
 
 
 def receive_upload(upload: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +70,7 @@ def import_one(record: SQSRecord) -> None:
     if "Records" in body:
         for upload in body["Records"]:
             if upload.get("eventSource") == "aws:s3" and str(upload.get("eventName", "")).startswith("ObjectCreated"):
-                _receive_once()(upload=upload)
+                _receive_once(upload)
         return
     if body.get("Event") == "s3:TestEvent":
         return  # S3 checks it may write to the queue when the notification is set up

@@ -2,6 +2,7 @@
 
     crm serve [--host H] [--aws-port N] [--api-port N] [--no-demo]
     crm invoke FUNCTION [--event FILE|NAME] [--endpoint URL]
+    crm import FILE [--dry-run] [--sheet NAME] [--api URL] [--user NAME] [--timeout SECONDS]
     crm openapi
 """
 
@@ -15,12 +16,14 @@ import signal
 import sys
 import threading
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_AWS_PORT = 4566
 DEFAULT_API_PORT = 3000
 DEFAULT_ENDPOINT = f"http://{DEFAULT_HOST}:{DEFAULT_AWS_PORT}"
+DEFAULT_API = f"http://{DEFAULT_HOST}:{DEFAULT_API_PORT}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     invoke.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", DEFAULT_ENDPOINT),
                         help="the running local stack's AWS endpoint (default: $AWS_ENDPOINT_URL, else port 4566)")
 
+    imports = commands.add_parser(
+        "import", help="import a workbook through the running local stack (POST /imports, upload, follow the job)",
+        description="Asks the running local stack's API for an import, uploads the workbook with the presigned "
+                    "form it answers, and follows the job until it is finished. Prints the job as JSON; exits 0 "
+                    "when it completed (or partly: see its errors), 1 when it failed or did not finish in time.")
+    imports.add_argument("file", type=Path, help="the workbook (.xlsx)")
+    imports.add_argument("--dry-run", action="store_true", help="check and report every row, write nothing")
+    imports.add_argument("--sheet", help="the sheet to read (default: the first visible one)")
+    imports.add_argument("--api", default=DEFAULT_API, help=f"the running local stack's API (default {DEFAULT_API})")
+    imports.add_argument("--user", help="the staff user to import as (X-Dev-User; default: the API's local-staff)")
+    imports.add_argument("--timeout", type=float, default=600, metavar="SECONDS",
+                         help="how long to wait for the job to finish (default 600)")
+
     commands.add_parser("openapi", help="print the API's OpenAPI document")
 
     args = parser.parse_args(argv)
@@ -46,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         return serve_command(args.host, args.aws_port, args.api_port, demo=not args.no_demo)
     if args.command == "invoke":
         return invoke_command(args.function, args.event, args.endpoint)
+    if args.command == "import":
+        from crm_local.import_client import run_import
+
+        return run_import(args.file, api=args.api, dry_run=args.dry_run, sheet=args.sheet, user=args.user,
+                          timeout=args.timeout)
     return openapi_command()
 
 
@@ -100,6 +121,7 @@ def serve_command(host: str, aws_port: int, api_port: int, demo: bool) -> int:
     loaded = stack.load_demo() if demo else 0
     api = stack.api.url
     endpoint = "" if stack.aws_endpoint == DEFAULT_ENDPOINT else f" --endpoint {stack.aws_endpoint}"
+    api_flag = "" if api == DEFAULT_API else f" --api {api}"
     print(f"""
 Local stack is up (no AWS account, no Docker).
 
@@ -114,6 +136,7 @@ Try:
   curl -s -X POST {api}/customers -H 'Content-Type: application/json' \\
        -d '{{"type":"individual","first_name":"Edith","last_name":"Clarke","email":"edith@example.org"}}'
   .venv/bin/crm invoke CustomersApiFunction --event search{endpoint}
+  .venv/bin/crm import customers.xlsx --dry-run{api_flag}
 
 Ctrl-C stops it.
 """, flush=True)

@@ -62,7 +62,8 @@ def point_at(endpoint: str, template: Template) -> None:
 
 
 def create_resources(template: Template) -> list[str]:
-    """Create every table, bucket, queue and topic of the template that does not exist yet; returns their names."""
+    """Create every table, bucket, queue and topic of the template that does not exist yet, and configure the
+    buckets (versioning, notifications); returns their names."""
     ddb = boto3.client("dynamodb")
     existing = set(ddb.list_tables()["TableNames"])
     names = []
@@ -84,7 +85,23 @@ def create_resources(template: Template) -> list[str]:
     for topic in template.topics().values():
         sns.create_topic(Name=topic)
         names.append(topic)
+    configure_buckets(template, s3)
     return names
+
+
+def configure_buckets(template: Template, s3: Any = None) -> None:
+    """Turn on each bucket's versioning and set its event notifications to queues, as template.yaml says.
+
+    The buckets and the queues they notify must exist already (S3 sends each queue a test event when the
+    notification is set, as AWS does). Setting them again replaces them.
+    """
+    s3 = s3 or boto3.client("s3")
+    for setup in template.bucket_setup().values():
+        if setup.versioning:
+            s3.put_bucket_versioning(Bucket=setup.bucket, VersioningConfiguration=setup.versioning)
+        if setup.notifications:
+            s3.put_bucket_notification_configuration(Bucket=setup.bucket,
+                                                     NotificationConfiguration=setup.notifications)
 
 
 class Functions:

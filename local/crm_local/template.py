@@ -70,6 +70,19 @@ class Function:
     events: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class BucketSetup:
+    """How a bucket of the template is configured beyond its name, as boto3 arguments (``None``: nothing to set).
+
+    ``versioning`` is ``put_bucket_versioning``'s ``VersioningConfiguration``; ``notifications`` is
+    ``put_bucket_notification_configuration``'s ``NotificationConfiguration``.
+    """
+
+    bucket: str
+    versioning: dict[str, Any] | None = None
+    notifications: dict[str, Any] | None = None
+
+
 class Template:
     """What the local stack needs to know of template.yaml, with names made for one local stack."""
 
@@ -165,6 +178,26 @@ class Template:
     def buckets(self) -> dict[str, str]:
         return {name: self._named(name, res, "BucketName") for name, res in self.of_type("AWS::S3::Bucket").items()}
 
+    def bucket_setup(self) -> dict[str, BucketSetup]:
+        """Each bucket's versioning and event notifications to queues of the template, ready for boto3.
+
+        ``VersioningConfiguration: {Status: Enabled}`` turns versioning on; each of
+        ``NotificationConfiguration.QueueConfigurations`` becomes a ``QueueConfigurations`` entry with the queue's
+        local ARN and its ``S3Key`` filter rules (CloudFormation's ``Filter.S3Key.Rules`` are boto3's
+        ``Filter.Key.FilterRules``). Lambda and topic notifications are not set up locally.
+        """
+        names = self.buckets()
+        found = {}
+        for logical_id, resource in self.of_type("AWS::S3::Bucket").items():
+            props = resource.get("Properties", {})
+            status = self.resolve((props.get("VersioningConfiguration") or {}).get("Status"))
+            notifications = self.resolve(props.get("NotificationConfiguration") or {})
+            queues = [_queue_notification(config) for config in notifications.get("QueueConfigurations") or []]
+            found[logical_id] = BucketSetup(bucket=names[logical_id],
+                                            versioning={"Status": "Enabled"} if status == "Enabled" else None,
+                                            notifications={"QueueConfigurations": queues} if queues else None)
+        return found
+
     def queues(self) -> dict[str, dict[str, Any]]:
         """create_queue arguments for each AWS::SQS::Queue (FIFO queues keep their .fifo suffix)."""
         queues = {}
@@ -224,3 +257,14 @@ class Template:
                 found.append(Route(method=props["Method"].upper(), path=props["Path"], function=function.logical_id,
                                    public=(auth == "NONE") or not default_auth))
         return found
+
+
+def _queue_notification(config: dict[str, Any]) -> dict[str, Any]:
+    """A resolved CloudFormation ``QueueConfiguration`` as boto3's ``QueueConfigurations`` entry."""
+    entry: dict[str, Any] = {"QueueArn": config["Queue"], "Events": [config["Event"]]}
+    rules = ((config.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+    if rules:
+        # S3 takes the rule names in either case; the emulator matches only "prefix" and "suffix"
+        entry["Filter"] = {"Key": {"FilterRules": [{"Name": str(rule["Name"]).lower(), "Value": rule["Value"]}
+                                                   for rule in rules]}}
+    return entry

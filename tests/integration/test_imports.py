@@ -30,11 +30,6 @@ def drain(aws: Template, context: Any) -> Drain:
     sqs = boto3.client("sqs")
     url = aws.queue_url("ImportQueue")
     arn = aws.queue_arn("ImportQueue")
-    s3 = boto3.client("s3")  # TEMPORARY until the shared fixture applies the template's bucket setup
-    s3.put_bucket_versioning(Bucket=aws.buckets()["ImportsBucket"], VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_notification_configuration(Bucket=aws.buckets()["ImportsBucket"], NotificationConfiguration={
-        "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
-                                 "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}}}]})
 
     def run(limit: int = 500, keep_failed: bool = False) -> list[str]:
         failed: list[str] = []
@@ -63,6 +58,17 @@ def upload(api: Call, content: bytes, filename: str = "members.xlsx", **request:
     sent = requests.post(form["url"], data=form["fields"], files={"file": (filename, content)}, timeout=10)
     assert sent.status_code in (200, 201, 204), sent.text
     return dict(started.body["job"])
+
+
+def upload_notice(aws: Template) -> dict[str, Any]:
+    """The next S3 upload notice on the import queue (S3's test event, sent when the notification was set
+    up, is skipped)."""
+    sqs = boto3.client("sqs")
+    while True:
+        message = sqs.receive_message(QueueUrl=aws.queue_url("ImportQueue"), MaxNumberOfMessages=1)["Messages"][0]
+        if "Records" in json.loads(message["Body"]):
+            return dict(message)
+        sqs.delete_message(QueueUrl=aws.queue_url("ImportQueue"), ReceiptHandle=message["ReceiptHandle"])
 
 
 def job(api: Call, job_id: str) -> dict[str, Any]:
@@ -148,7 +154,7 @@ def test_the_same_s3_event_twice_imports_once(api: Call, aws: Template, drain: D
     # Given an upload whose S3 event is delivered twice (S3 may deliver an event more than once)
     sqs = boto3.client("sqs")
     started = upload(api, simple_workbook(30))
-    event = sqs.receive_message(QueueUrl=aws.queue_url("ImportQueue"), MaxNumberOfMessages=1)["Messages"][0]
+    event = upload_notice(aws)
     again = sqs_event([event], aws.queue_arn("ImportQueue"))
     # When both deliveries are handled
     assert import_worker.handler(again, context)["batchItemFailures"] == []
@@ -182,6 +188,32 @@ def test_a_dry_run_writes_nothing_and_commit_applies_it(api: Call, drain: Drain,
     assert api("POST", f"/imports/{started['id']}/commit").status == 409
 
 
+def test_a_commit_reports_its_own_rejections_not_the_dry_runs(api: Call, drain: Drain) -> None:
+    # Given a dry run that rejected a row as a possible duplicate of a customer who is then deleted
+    twin = api("POST", "/customers", body={"type": "individual", "first_name": "First0", "last_name": "Last0",
+                                           "address": {"postcode": "ab10 1cd"}}).body
+    book = simple_workbook(2)
+    from openpyxl import load_workbook as load
+    sheet_book = load(io.BytesIO(book))
+    sheet = sheet_book.active
+    assert sheet is not None
+    sheet.delete_cols(3)  # no emails: rows are matched by name and postcode only
+    out = io.BytesIO()
+    sheet_book.save(out)
+    started = upload(api, out.getvalue(), dry_run=True)
+    drain()
+    checked = job(api, started["id"])
+    assert checked["counts"]["rejected"] == 1 and checked["report_url"]
+    assert api("DELETE", f"/customers/{twin['id']}").status == 204
+    # When the dry run is committed
+    api("POST", f"/imports/{started['id']}/commit")
+    drain()
+    # Then the commit's outcome stands alone: no rejections, no stale report
+    done = job(api, started["id"])
+    assert done["status"] == "completed" and done["counts"]["created"] == 2
+    assert done["errors"] == [] and done.get("report_url") is None
+
+
 def test_revert_undoes_an_import_except_what_changed_since(api: Call, drain: Drain,
                                                             existing: list[dict[str, Any]]) -> None:
     before = customer_count(api)
@@ -192,13 +224,19 @@ def test_revert_undoes_an_import_except_what_changed_since(api: Call, drain: Dra
     edited = api("PATCH", f"/customers/{turing['id']}", body={"version": 1, "phone": "0161 496 0000"})
     assert edited.status == 200
     # When the import is reverted
+    job_before_revert = job(api, started["id"])
     assert api("POST", f"/imports/{started['id']}/revert").status == 202
     drain()
     # Then the other created customers are gone, the updated one is restored, the edited one kept and reported
     done = job(api, started["id"])
+    imported = job_before_revert
     assert done["status"] == "reverted"
-    assert done["revert_counts"] == {"removed": 3, "restored": 1, "kept": 1}
-    assert any("changed after the import" in e["reason"] for e in done["errors"])
+    assert done["revert_counts"] == {"removed": 3, "restored": 1, "kept": 1} and done["revert_rows_done"] == 5
+    assert [e["reason"] for e in done["revert_errors"]] == [
+        f"customer {turing['customer_number']} was changed after the import; not removed"]
+    # And the job still says what the import did
+    assert (done["counts"], done["errors"], done["rows_done"]) == (
+        imported["counts"], imported["errors"], imported["rows_done"])
     assert customer_count(api) == before + 1
     restored = api("GET", f"/customers/{existing[0]['id']}").body
     assert restored.get("phone") is None and restored["version"] == 3
@@ -315,7 +353,7 @@ def test_the_same_s3_event_at_the_same_time_imports_once(api: Call, aws: Templat
 
     sqs = boto3.client("sqs")
     started = upload(api, simple_workbook(20))
-    message = sqs.receive_message(QueueUrl=aws.queue_url("ImportQueue"), MaxNumberOfMessages=1)["Messages"][0]
+    message = upload_notice(aws)
     event = sqs_event([message], aws.queue_arn("ImportQueue"))
     results: list[dict[str, Any]] = []
     threads = [threading.Thread(target=lambda: results.append(import_worker.handler(event, context)))

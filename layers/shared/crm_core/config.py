@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,6 +35,13 @@ class Settings(BaseModel):
     import_chunk_rows: int = Field(default=1000, ge=1, le=10_000, description="rows applied per queue message")
     import_max_rows: int = Field(default=200_000, ge=1, description="data rows a sheet may have")
     import_max_upload_mb: int = Field(default=50, ge=1, le=1024, description="largest workbook accepted")
+    # Accounting sync (the sync function; the API only asks for a run)
+    accounts_adapter: Literal["sage50", "rest"] = Field(default="sage50", description="the accounts package")
+    accounting_bucket: str | None = Field(default=None, min_length=3, description="Sage 50 files in and out")
+    accounts_api_url: str | None = Field(default=None, min_length=8, description="the REST accounts API")
+    accounts_api_token_secret: str | None = Field(default=None, min_length=1,
+                                                  description="Secrets Manager secret holding its bearer token")
+    accounting_queue_url: str | None = Field(default=None, min_length=3, description="asks for a sync run now")
 
 
 _ENV = {
@@ -53,12 +61,17 @@ _ENV = {
     "import_chunk_rows": "IMPORT_CHUNK_ROWS",
     "import_max_rows": "IMPORT_MAX_ROWS",
     "import_max_upload_mb": "IMPORT_MAX_UPLOAD_MB",
+    "accounts_adapter": "ACCOUNTS_ADAPTER",
+    "accounting_bucket": "ACCOUNTING_BUCKET",
+    "accounts_api_url": "ACCOUNTS_API_URL",
+    "accounts_api_token_secret": "ACCOUNTS_API_TOKEN_SECRET",
+    "accounting_queue_url": "ACCOUNTING_QUEUE_URL",
 }
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
-    values = {field: env[name] for field, name in _ENV.items() if name in env}
+    values = {field: env[name] for field, name in _ENV.items() if env.get(name)}  # empty = not set
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:

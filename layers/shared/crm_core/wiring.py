@@ -21,6 +21,10 @@ from crm_core.services.points import PointsService
 from crm_core.services.records import RecordService
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    from crm_core.accounting import AccountsAdapter
+    from crm_core.services.accounting import AccountingSync
     from crm_core.services.exports import ExportService
     from crm_core.services.imports import ImportService
 
@@ -100,6 +104,15 @@ def import_service() -> ImportService:
 
 
 @lru_cache(maxsize=1)
+def upload_idempotency() -> DynamoDBPersistenceLayer:
+    """Where Powertools idempotency keeps its records of uploads read: the customers table."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(table_name=get_settings().table_name, key_attr="PK", sort_key_attr="SK",
+                                    static_pk_value="IDEMPOTENCY#import-upload", boto3_client=client("dynamodb"))
+
+
+@lru_cache(maxsize=1)
 def money_service() -> MoneyService:
     settings = get_settings()
     ddb = client("dynamodb")
@@ -117,12 +130,51 @@ def nightly_refresh() -> NightlyRefresh:
                           RunRepository(ddb, settings.table_name))
 
 
+def accounts_adapter() -> AccountsAdapter:
+    """A fresh adapter for one sync run (file-based ones read their inbox once per instance)."""
+    from crm_core.errors import ConfigurationError
+
+    settings = get_settings()
+    if settings.accounts_adapter == "rest":
+        from crm_core.accounting.rest import RestAccounts
+
+        if not settings.accounts_api_url or not settings.accounts_api_token_secret:
+            raise ConfigurationError("ACCOUNTS_API_URL and ACCOUNTS_API_TOKEN_SECRET are needed for the REST adapter")
+        token = client("secretsmanager").get_secret_value(SecretId=settings.accounts_api_token_secret)["SecretString"]
+        return RestAccounts(settings.accounts_api_url, token)
+    from crm_core.accounting.sage50 import Sage50Accounts
+
+    if not settings.accounting_bucket:
+        raise ConfigurationError("ACCOUNTING_BUCKET is needed for the Sage 50 adapter")
+    return Sage50Accounts(client("s3"), settings.accounting_bucket)
+
+
+@lru_cache(maxsize=1)
+def accounting_sync() -> AccountingSync:
+    import json
+
+    from crm_core.dal.accounting import AccountingRepository
+    from crm_core.dal.runs import RunRepository
+    from crm_core.services.accounting import AccountingSync
+
+    settings = get_settings()
+    ddb = client("dynamodb")
+    queue = settings.accounting_queue_url
+
+    def request_run() -> None:
+        client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps({"run": "requested"}))
+
+    return AccountingSync(CustomerRepository(ddb, settings.table_name), AccountingRepository(ddb, settings.table_name),
+                          RunRepository(ddb, settings.table_name), accounts_adapter, settings.accounts_adapter,
+                          request_run if queue else None)
+
+
 @lru_cache(maxsize=1)
 def merge_service() -> MergeService:
     settings = get_settings()
     ddb = client("dynamodb")
     return MergeService(CustomerRepository(ddb, settings.table_name), MergeRepository(ddb, settings.table_name),
-                        PointsRepository(ddb, settings.table_name))
+                        PointsRepository(ddb, settings.table_name), money_service().rebuild)
 
 
 def reset() -> None:
@@ -137,6 +189,8 @@ def reset() -> None:
     export_service.cache_clear()
     import_service.cache_clear()
     money_service.cache_clear()
+    upload_idempotency.cache_clear()
+    accounting_sync.cache_clear()
     nightly_refresh.cache_clear()
     get_settings.cache_clear()
     reset_clients()

@@ -14,6 +14,8 @@ Items, each as PK / SK (and GSI keys), and the access pattern it serves:
 - search term: ``TERM#<first 2 chars>`` / ``<term>#<field>#<id>``. Keyword search: a Query with
   ``begins_with`` reads only the matching terms.
 - counter: ``COUNTER`` / ``customer_number``. Allocates customer numbers (in blocks, for imports).
+- accounting sync marker: ``CUST#<id>`` / ``ACCTSYNC``; GSI1 ``ACCTSYNC#<shard>`` / ``<id>``. Written with a
+  new customer and with every change to what the accounts package holds; see ``dal/accounting.py``.
 - tombstone: ``CUST#<id>`` / ``TOMBSTONE``. Left by a deletion: who deleted the customer and the search
   terms still to remove, so the history stays readable and an interrupted deletion can be finished.
 
@@ -27,6 +29,7 @@ GSI1 projects ``type`` and ``status`` so listings filter without reading profile
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,6 +58,10 @@ MONEY_SUMMARY = "MONEY"
 # Items whose presence means the customer has transactions logged against it (and so cannot be deleted)
 TRANSACTION_MARKERS = (POINTS_SUMMARY, MONEY_SUMMARY)
 FIRST_CUSTOMER_NUMBER = 100_000
+SYNC_MARKER = "ACCTSYNC"
+SYNC_SHARDS = 8
+# What the accounts package holds of a customer: a change to one of these asks for a sync
+ACCOUNTING_FIELDS = ("type", "first_name", "last_name", "organization_name", "email", "phone", "address")
 Term = tuple[str, str]  # (term, field)
 
 
@@ -97,6 +104,13 @@ def claim_pk(kind: str, value: str) -> str:
 
 def term_key(term: str, field: str, customer_id: str) -> dict[str, Any]:
     return key(f"TERM#{term[:2]}", f"{term}#{field}#{customer_id}")
+
+
+def sync_marker(customer_id: str) -> dict[str, Any]:
+    """The "sync me" item for the accounting sync (plain values, ready for a put)."""
+    shard = hashlib.sha256(customer_id.encode()).digest()[0] % SYNC_SHARDS
+    return {"PK": customer_pk(customer_id), "SK": SYNC_MARKER, "at": iso(utcnow()),
+            "GSI1PK": f"{SYNC_MARKER}#{shard}", "GSI1SK": customer_id}
 
 
 def registration_bucket(moment: datetime) -> str:
@@ -250,6 +264,7 @@ class CustomerRepository:
         actions += [(None, put_action(self._table, _staff_item(customer.id, user))) for user in customer.assigned_staff]
         actions += [(None, put_action(self._table, _term_item(t, f, customer.id))) for t, f in sorted(terms)]
         actions.append((None, put_action(self._table, history_item(customer.id, entry))))
+        actions.append((None, put_action(self._table, sync_marker(customer.id))))
         self._transact(actions, claims)
 
     def create_many(self, batch: list[NewCustomer]) -> dict[str, str]:
@@ -268,6 +283,7 @@ class CustomerRepository:
             extras.append({"customer_id": c.id, "PK": f"CUSTNO#{c.customer_number}", "SK": "CUSTNO"})
             extras += [_term_item(t, f, c.id) for t, f in sorted(new.terms)]
             extras.append(history_item(c.id, new.entry, suffix=c.id[-6:]))
+            extras.append(sync_marker(c.id))
         failed.update(self._put_all(extras, NOT_WRITTEN))
         plain = [profile_item(n.customer, n.dedupe) for n in batch if not n.claims and n.customer.id not in failed]
         failed.update(self._put_all(plain, NOT_WRITTEN))
@@ -323,6 +339,8 @@ class CustomerRepository:
         actions += [(None, delete_action(table, term_key(t, f, after.id))) for t, f in gone]
         actions += [(None, put_action(table, _term_item(t, f, after.id))) for t, f in added]
         actions.append((None, put_action(table, history_item(after.id, entry))))
+        if any(getattr(before, f) != getattr(after, f) for f in ACCOUNTING_FIELDS):
+            actions.append((None, put_action(table, sync_marker(after.id))))
         self._transact(actions, claim)
 
     # ---- deletion ----------------------------------------------------------------------------------

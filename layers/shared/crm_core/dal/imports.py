@@ -5,6 +5,8 @@ Table items:
 - import job: ``IMPORT#<id>`` / ``JOB``; GSI1 ``IMPORTS`` / ``<id>``. Get by id; list newest first.
 - chunk done: ``IMPORT#<id>`` / ``CHUNK#<run>#<n>``, written in the same transaction that adds the chunk's
   counts to the job, so a chunk delivered twice is counted once. Expires with the job's files.
+- chunk numbers: ``IMPORT#<id>`` / ``NUMBERS#<run>#<n>``: the customer numbers set aside for the chunk's new
+  customers, before any is written; a retry of the chunk uses the same ones (and knows it is a retry).
 
 Bucket keys (the bucket expires them; see template.yaml):
 
@@ -151,9 +153,9 @@ class ImportJobRepository:
              ExpressionAttributeValues=to_item({":none": [], ":one": [attempt.model_dump(mode="json")]}))
 
     def chunk_done(self, job_id: str, run: int, chunk: int, counts: dict[str, int], rows: int,
-                   counts_field: str = "counts") -> bool:
+                   counts_field: str = "counts", rows_field: str = "rows_done") -> bool:
         """Add a chunk's counts to the job once: False if this chunk of this run was counted already."""
-        names = {"#run": "run", "#c": counts_field, "#rows": "rows_done", "#chunks": "chunks_done"}
+        names = {"#run": "run", "#c": counts_field, "#rows": rows_field, "#chunks": "chunks_done"}
         values: dict[str, Any] = {":run": run, ":rows": rows, ":one": 1}
         adds = ["#rows :rows", "#chunks :one"]
         for n, (name, count) in enumerate(counts.items()):
@@ -177,6 +179,29 @@ class ImportJobRepository:
                 return False
             raise JobMoved() from failed
         return True
+
+    def numbers(self, job_id: str, run: int, chunk: int) -> dict[int, str] | None:
+        """The customer numbers a try of this chunk set aside for its new customers (None: no try got that far)."""
+        answer = call(self._ddb.get_item, TableName=self._table,
+                      Key=key(job_pk(job_id), f"NUMBERS#{run:03d}#{chunk:05d}"), ConsistentRead=True)
+        if "Item" not in answer:
+            return None
+        return {int(row): str(number) for row, number in from_item(answer["Item"])["numbers"].items()}
+
+    def keep_numbers(self, job_id: str, run: int, chunk: int, numbers: dict[int, str]) -> dict[int, str]:
+        """Set the chunk's numbers aside before anything is written with them, so that a retry writes its
+        customers under the same numbers; if a concurrent try got there first, its numbers are the ones."""
+        item = {"PK": job_pk(job_id), "SK": f"NUMBERS#{run:03d}#{chunk:05d}",
+                "numbers": {str(row): number for row, number in numbers.items()},
+                "expiration": int((utcnow() + timedelta(days=KEEP_DAYS)).timestamp())}
+        try:
+            call(self._ddb.put_item, TableName=self._table, Item=to_item(item),
+                 ConditionExpression="attribute_not_exists(PK)")
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return self.numbers(job_id, run, chunk) or numbers
+        return numbers
 
     def chunk_markers(self, job_id: str, run: int) -> set[int]:
         items = query_all(self._ddb, TableName=self._table, KeyConditionExpression="PK = :pk AND begins_with(SK, :c)",

@@ -92,6 +92,11 @@ class MoneyRepository:
         last = answer.get("LastEvaluatedKey")
         return [from_item(i) for i in answer.get("Items", [])], (last["SK"]["S"] if last else None)
 
+    def all_records(self, customer_id: str, prefix: str) -> list[dict[str, Any]]:
+        items = query_all(self._ddb, TableName=self._table, KeyConditionExpression="PK = :pk AND begins_with(SK, :p)",
+                          ExpressionAttributeValues={":pk": {"S": customer_pk(customer_id)}, ":p": {"S": prefix}})
+        return [from_item(i) for i in items]
+
     def due_on(self, day: date) -> list[str]:
         """Customers whose balance is due to be recomputed on ``day`` (ids only, from a keys-only index)."""
         items = query_all(self._ddb, TableName=self._table, IndexName="GSI2",

@@ -58,3 +58,26 @@ class RunRepository:
         answer = call(self._ddb.get_item, TableName=self._table, Key=key(f"JOBRUN#{job}", day.isoformat()),
                       ConsistentRead=True)
         return from_item(answer["Item"]) if "Item" in answer else None
+
+    def take_lease(self, job: str, holder: str, length: timedelta) -> bool:
+        """One holder at a time; a lease that ran out (its holder died) can be taken."""
+        now = utcnow()
+        try:
+            call(self._ddb.put_item, TableName=self._table,
+                 Item=to_item({"PK": f"JOBRUN#{job}", "SK": "LEASE", "holder": holder,
+                               "until": iso(now + length)}),
+                 ConditionExpression="attribute_not_exists(PK) OR #until < :now",
+                 ExpressionAttributeNames={"#until": "until"}, ExpressionAttributeValues=to_item({":now": iso(now)}))
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_lease(self, job: str, holder: str) -> None:
+        try:
+            call(self._ddb.delete_item, TableName=self._table, Key=key(f"JOBRUN#{job}", "LEASE"),
+                 ConditionExpression="holder = :me", ExpressionAttributeValues=to_item({":me": holder}))
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise

@@ -81,6 +81,7 @@ class ImportJob(Model):
     created_by: str
     updated_at: datetime
     source_key: str = Field(description="the workbook's key in the upload bucket")
+    source_version: str | None = Field(default=None, description="the version of that object being read")
     reason: str | None = Field(default=None, description="why a failed import read nothing")
     run: int = Field(default=0, description="how many times the rows have been gone through (dry run, commit, "
                                             "revert)")
@@ -91,6 +92,9 @@ class ImportJob(Model):
     chunks_done: int = 0
     counts: ImportCounts = Field(default_factory=ImportCounts)
     revert_counts: RevertCounts | None = None
+    revert_rows_done: int = Field(default=0, description="rows a revert has gone through")
+    revert_errors: list[RowError] = Field(default_factory=list, description="customers a revert left as they are, "
+                                                                            "and why")
     errors: list[RowError] = Field(default_factory=list, description=f"the first {MAX_ERRORS_SHOWN} problems, "
                                                                      "by row")
     unknown_columns: list[str] = Field(default_factory=list, description="columns no customer field answers to "

@@ -144,7 +144,10 @@ class ImportService:
         if not job.dry_run or job.status not in ("completed", "partial"):
             raise Conflict(f"import {job_id} is {'not a dry run' if not job.dry_run else job.status}: only a "
                            "finished dry run can be committed")
-        return self._begin_run(job, {"dry_run": False, "committed_at": utcnow(), "committed_by": actor}, "queued")
+        return self._begin_run(job, {"dry_run": False, "committed_at": utcnow(), "committed_by": actor,
+                                     "rows_done": job.rejected_reading,
+                                     "counts": ImportCounts(rejected=job.rejected_reading)}, "queued",
+                               remove=["finished_at", "report_key", "errors"])
 
     def revert(self, job_id: str, actor: str) -> ImportJob:
         """Undo an applied import: created customers removed, updated ones restored, unless changed since."""
@@ -152,19 +155,18 @@ class ImportService:
         if job.dry_run or job.status not in ("completed", "partial"):
             raise Conflict(f"import {job_id} is {'a dry run' if job.dry_run else job.status}: only a finished "
                            "import that wrote customers can be reverted")
-        return self._begin_run(job, {"applied_run": job.run, "revert_counts": RevertCounts(), "reverted_by": actor},
-                               "reverting")
+        return self._begin_run(job, {"applied_run": job.run, "revert_counts": RevertCounts(), "reverted_by": actor,
+                                     "revert_rows_done": 0}, "reverting",
+                               remove=["finished_at", "revert_errors"])
 
-    def _begin_run(self, job: ImportJob, fields: dict[str, Any], status: str) -> ImportJob:
+    def _begin_run(self, job: ImportJob, fields: dict[str, Any], status: str, remove: list[str]) -> ImportJob:
         if self._queue is None:
             raise DomainError("imports are not available here")
         run = job.run + 1
         try:
             self._jobs.change(job.id, {**fields, "status": status, "run": run, "chunks_done": 0,
-                                       "rows_done": job.rejected_reading,
-                                       "counts": ImportCounts(rejected=job.rejected_reading),
                                        "updated_at": utcnow()},
-                              statuses=[job.status], run=job.run, remove=["finished_at"])
+                              statuses=[job.status], run=job.run, remove=remove)
         except JobMoved:
             raise Conflict(f"import {job.id} changed meanwhile; look at it again") from None
         self._queue.send([{"job_id": job.id, "run": run, "start": True}])
@@ -179,13 +181,21 @@ class ImportService:
         if bucket != self._files.bucket or not object_key.startswith("uploads/"):
             return None
         job = self._job_for(object_key, version or etag, event_time)
-        if job.status != "awaiting_upload" and (job.status != "running" or job.run != 1):
-            return job  # already read (a late duplicate delivery)
+        source = version or etag
+        if job.status != "awaiting_upload" and (job.status != "running" or job.run != 1
+                                               or job.source_version != source):
+            return job  # already read, or another upload to the same form: a job reads one file
         if job.chunks_total and job.status == "running":
             self._send_chunks(job)  # read before, but the try died before every chunk was queued
             return job
-        self._jobs.change(job.id, {"status": "running", "run": 1, "updated_at": utcnow()},
-                          statuses=["awaiting_upload", "running"])
+        try:
+            self._jobs.change(job.id, {"status": "running", "run": 1, "source_version": source,
+                                       "updated_at": utcnow()}, statuses=["awaiting_upload"])
+        except JobMoved:
+            current = self._jobs.get(job.id)  # a try that died while reading this same file is taken over
+            if current is None or current.status != "running" or current.source_version != source:
+                return current
+            job = current
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "upload.xlsx"
             self._files.download(object_key, path, version)
@@ -294,7 +304,8 @@ class ImportService:
         try:
             if job.status == "reverting":
                 counts, rows = self._revert_chunk(job, chunk)
-                counted = self._jobs.chunk_done(job_id, run, chunk, counts, rows, counts_field="revert_counts")
+                counted = self._jobs.chunk_done(job_id, run, chunk, counts, rows, counts_field="revert_counts",
+                                                rows_field="revert_rows_done")
             else:
                 counts, rows = self._apply_chunk(job, chunk)
                 counted = self._jobs.chunk_done(job_id, run, chunk, counts, rows)
@@ -313,9 +324,10 @@ class ImportService:
     def _apply_chunk(self, job: ImportJob, chunk: int) -> tuple[dict[str, int], int]:
         rows = list(self._files.lines(rows_key(job.id, chunk)))
         titles = self._titles(job)
-        decisions = self._decide(job, rows)
+        kept = None if job.dry_run else self._jobs.numbers(job.id, job.run, chunk)
+        decisions = self._decide(job, rows, retry=kept is not None)
         if not job.dry_run:
-            self._write(job, decisions)
+            self._write(job, chunk, decisions, kept)
         counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
         records = []
         for d in decisions:
@@ -330,12 +342,13 @@ class ImportService:
         self._files.put_lines(outcomes_key(job.id, job.run, chunk), records)
         return counts, len(rows)
 
-    def _decide(self, job: ImportJob, rows: list[dict[str, Any]]) -> list[Decision]:
+    def _decide(self, job: ImportJob, rows: list[dict[str, Any]], retry: bool) -> list[Decision]:
+        """Match the rows. A retry also looks for the customers its earlier try created (by their ids)."""
         actor = import_actor(job)
         found = self._customers.lookups({r["customer_number"] for r in rows if r["customer_number"]},
                                         {r["username"] for r in rows if r["username"]},
                                         {r["email"] for r in rows if r["email"]})
-        profiles = self._customers.get_many(list(found.values()) + [r["id"] for r in rows])
+        profiles = self._customers.get_many(list(found.values()) + ([r["id"] for r in rows] if retry else []))
         decisions = []
         for row in rows:
             decision = self._decide_row(row, found, profiles, actor)
@@ -392,14 +405,19 @@ class ImportService:
             return Decision(row, "updated" if customer.updated_by == actor else "unchanged", customer)
         return Decision(row, "updated", customer, changes)
 
-    def _write(self, job: ImportJob, decisions: list[Decision]) -> None:
+    def _write(self, job: ImportJob, chunk: int, decisions: list[Decision], kept: dict[int, str] | None) -> None:
         actor = import_actor(job)
         new = [d for d in decisions if d.outcome == "created" and d.customer is None]
         if new:
-            numbers = iter(self._customers.allocate_numbers(len(new)))
+            numbers = dict(kept or {})
+            missing = [d.row["row"] for d in new if d.row["row"] not in numbers]
+            if missing:
+                fresh = iter(self._customers.allocate_numbers(len(missing)))
+                numbers.update({row: format_customer_number(next(fresh)) for row in missing})
+                numbers = self._jobs.keep_numbers(job.id, job.run, chunk, numbers) if kept is None else numbers
             batch = []
             for d in new:
-                d.customer = _new_customer(d.row, format_customer_number(next(numbers)), job, actor)
+                d.customer = _new_customer(d.row, numbers[d.row["row"]], job, actor)
                 entry = HistoryEntry(at=d.customer.created_at, by=actor, action="created", changes=[
                     FieldChange(field=f, new=v) for f, v in diffable(d.customer).items() if v not in (None, [], {})])
                 batch.append(NewCustomer(d.customer, customer_terms(d.customer), entry, claims_of(d.customer),
@@ -508,12 +526,13 @@ class ImportService:
             errors = [RowError.model_validate(e) for r in rejected for e in r["errors"]][:MAX_ERRORS_SHOWN]
         else:
             report, errors = self._write_report(job, rejected)
-        fields: dict[str, Any] = {"errors": errors, "finished_at": utcnow(), "updated_at": utcnow()}
+        fields: dict[str, Any] = {"finished_at": utcnow(), "updated_at": utcnow()}
         if reverting:
-            fields.update(status="reverted", reverted_at=utcnow())
+            fields.update(status="reverted", reverted_at=utcnow(), revert_errors=errors)
         else:
             counts = job.counts
             went_in = counts.created + counts.updated + counts.unchanged
+            fields["errors"] = errors
             fields["status"] = "completed" if not counts.rejected else ("partial" if went_in else "failed")
             if not went_in:
                 fields["reason"] = "no row could be imported: see the errors and the report"

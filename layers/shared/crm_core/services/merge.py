@@ -5,6 +5,7 @@ See ``dal/merge.py`` for how a merge cut off half-way is finished by running it 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -17,7 +18,10 @@ from crm_core.errors import Conflict, Invalid, NotFound, RetryLater, field_error
 from crm_core.models.customer import Customer, FieldChange, HistoryEntry
 from crm_core.services.customers import claims_of, customer_terms
 
-STAYS_WITH_SOURCE = ("PROFILE", "POINTS", "TOMBSTONE", "STAFF#", "MERGE#")
+# The source keeps its profile and its summaries; its money records move and the target's money summary is
+# rebuilt from them. The accounting link stays: the target has (or gets) its own.
+STAYS_WITH_SOURCE = ("PROFILE", "POINTS", "TOMBSTONE", "STAFF#", "MERGE#", "MONEY", "ACCOUNTING")
+GOES_WITH_SOURCE = ("ACCTSYNC",)  # a merged customer is not synced to the accounts package any more
 
 
 class MergeResult(BaseModel):
@@ -28,10 +32,12 @@ class MergeResult(BaseModel):
 
 
 class MergeService:
-    def __init__(self, customers: CustomerRepository, merges: MergeRepository, points: PointsRepository) -> None:
+    def __init__(self, customers: CustomerRepository, merges: MergeRepository, points: PointsRepository,
+                 rebuild_money: Callable[[str], object] | None = None) -> None:
         self._customers = customers
         self._merges = merges
         self._points = points
+        self._rebuild_money = rebuild_money
 
     def merge(self, target_id: str, source_id: str, actor: str) -> MergeResult:
         if source_id == target_id:
@@ -57,6 +63,8 @@ class MergeService:
             marker = self._begin(source, target, actor)
         assert marker is not None
         moved = self._move(source_id, target_id)
+        if self._rebuild_money and any(k in moved for k in ("invoices", "payments", "purchases")):
+            self._rebuild_money(target_id)  # before the marker goes: a merge cut off here is finished again
         self._finish(source, target, marker, moved, actor)
         current = self._customers.get(target_id, consistent=True)
         return MergeResult(target=current or target, source_id=source_id, moved=dict(moved), resumed=resumed)
@@ -97,6 +105,9 @@ class MergeService:
         for item in items:
             sk = str(item["SK"])
             kind = sk.split("#", 1)[0]
+            if sk in GOES_WITH_SOURCE:
+                units.append(self._merges.dropped((item["PK"], sk)))
+                continue
             if sk.startswith("REL#"):
                 other = (customer_pk(item["related_id"]), sk)
                 if item["related_id"] == target_id or (item["related_id"], item["type"]) in target_links:
@@ -136,4 +147,4 @@ class MergeService:
 
 
 _COUNTED = {"NOTE": "notes", "TASK": "tasks", "BENEFIT": "benefits", "PTS": "points_entries", "HIST": "history",
-            "MEMBERSHIP": "memberships"}
+            "MEMBERSHIP": "memberships", "INV": "invoices", "PAY": "payments", "PURCH": "purchases"}

@@ -200,6 +200,33 @@ class MoneyService:
             return balance_of(after), len(late)
         raise RetryLater("the customer's money is being changed by others; retry shortly")
 
+    def rebuild(self, customer_id: str) -> None:
+        """Recompute the summary from the customer's own money records (after a merge brought others in)."""
+        for _ in range(ATTEMPTS):
+            before = self._money.summary(customer_id)
+            invoices = self._money.all_records(customer_id, INVOICE)
+            payments = self._money.all_records(customer_id, PAYMENT)
+            if before is None and not invoices and not payments and not self._money.all_records(customer_id, PURCHASE):
+                return
+            currency = before.currency if before else str((invoices or payments or [{"currency": DEFAULT_CURRENCY}])[0]
+                                                         .get("currency", DEFAULT_CURRENCY))
+            still_open = {}
+            for item in invoices:
+                invoice = Invoice.model_validate(item)
+                if invoice.status != "paid" and invoice.remaining > 0:
+                    still_open[invoice.id] = OpenInvoice(id=invoice.id, number=invoice.number,
+                                                         issued_on=invoice.issued_on, due_on=invoice.due_on,
+                                                         remaining=invoice.remaining, status=invoice.status)
+            credit = money(sum((Decimal(str(p.get("unallocated", "0"))) for p in payments), ZERO))
+            start = before or Summary(customer_id=customer_id, currency=currency)
+            after = self._changed(start, still_open, credit, utcnow())
+            try:
+                self._money.write(before, after, [], {}, None)
+            except MoneyMoved:
+                continue
+            return
+        raise RetryLater("the customer's money is being changed by others; retry shortly")
+
     # ---- helpers -------------------------------------------------------------------------------------
 
     def _customer(self, customer_id: str) -> None:

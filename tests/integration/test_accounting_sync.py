@@ -1,0 +1,178 @@
+"""The accounting sync against a real HTTP accounts API on loopback (REST adapter) and against Sage 50 files
+in S3, run the way its schedule and POST /accounting/sync run it (moto for AWS)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from accounts_server import FakeAccountsServer
+from crm_core import wiring
+from crm_local.events import sqs_event
+from crm_local.template import Template
+from integration.conftest import Call
+
+SCHEDULE = {"id": "s1", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+
+
+@pytest.fixture
+def accounts(aws: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAccountsServer]:
+    """The REST adapter pointed at a fake accounts API on a free loopback port; its token in Secrets Manager."""
+    with FakeAccountsServer() as server:
+        secret = aws.functions()["AccountingSyncFunction"].environment["ACCOUNTS_API_TOKEN_SECRET"]
+        boto3.client("secretsmanager").create_secret(Name=secret, SecretString=server.token)
+        monkeypatch.setenv("ACCOUNTS_ADAPTER", "rest")
+        monkeypatch.setenv("ACCOUNTS_API_URL", server.url)
+        wiring.reset()
+        yield server
+
+
+@pytest.fixture
+def sync(context: Any) -> Any:
+    import accounting_sync
+
+    def run() -> dict[str, Any]:
+        return dict(accounting_sync.handler(SCHEDULE, context))
+
+    return run
+
+
+def person(api: Call, first: str, last: str, **extra: Any) -> dict[str, Any]:
+    made = api("POST", "/customers", body={"type": "individual", "first_name": first, "last_name": last, **extra})
+    assert made.status == 201, made.body
+    return dict(made.body)
+
+
+def accounting(api: Call, customer: dict[str, Any]) -> dict[str, Any]:
+    answer = api("GET", f"/customers/{customer['id']}/accounting")
+    assert answer.status == 200, answer.body
+    return dict(answer.body)
+
+
+def test_a_customer_already_in_the_package_is_linked_not_duplicated(api: Call, accounts: FakeAccountsServer,
+                                                                    sync: Any) -> None:
+    # Given the package already holds J. Smith's account (same email, the name spelled differently)
+    accounts.seed("SMITH01", "SMITH John", email="John.Smith@Example.org", postcode="N1 9GU")
+    john = person(api, "John", "Smith", email="john.smith@example.org")
+    ada = person(api, "Ada", "Lovelace", email="ada@example.org")
+    assert accounting(api, john)["state"] == "pending"
+    # When the sync runs
+    figures = sync()
+    # Then John is linked to the existing account and Ada gets a new one
+    assert figures["ran"] is True and figures["linked"] == 1 and figures["created"] == 1
+    linked = accounting(api, john)
+    assert (linked["state"], linked["account_ref"], linked["outcome"], linked["pending"]) == (
+        "synced", "SMITH01", "linked", False)
+    assert accounting(api, ada)["account_ref"].startswith("C")
+    assert accounts.created == 1
+    # And a second sync creates nothing (and sends nothing: nobody changed)
+    sent = len(accounts.requests)
+    assert sync()["ran"] is True and accounts.created == 1 and len(accounts.requests) == sent + 1  # GET /balances
+    # And every create request reached the server once per idempotency key
+    keys = Counter(k for method, _, k in accounts.requests if method == "POST")
+    assert keys and set(keys.values()) == {1}
+
+
+def test_a_changed_customer_is_updated_in_the_package(api: Call, accounts: FakeAccountsServer, sync: Any) -> None:
+    ada = person(api, "Ada", "Lovelace", email="ada@example.org")
+    sync()
+    api("PATCH", f"/customers/{ada['id']}", body={"version": 1, "phone": "020 7946 0000"})
+    assert accounting(api, ada)["pending"] is True
+    figures = sync()
+    assert figures["updated"] == 1 and accounts.created == 1
+    ref = accounting(api, ada)["account_ref"]
+    assert accounts.accounts[ref]["phone"] == "020 7946 0000"
+
+
+def test_an_ambiguous_match_is_held_with_its_candidates_until_staff_choose(api: Call, accounts: FakeAccountsServer,
+                                                                          sync: Any) -> None:
+    accounts.seed("JONES01", "Jo Jones", email="jo@example.org")
+    accounts.seed("JONES02", "Jo Jones", postcode="LS1 4AP")
+    jo = person(api, "Jo", "Jones", email="jo@example.org", address={"postcode": "LS1 4AP"})
+    assert sync()["held"] == 1
+    held = accounting(api, jo)
+    assert held["state"] == "held" and {c["account_ref"] for c in held["candidates"]} == {"JONES01", "JONES02"}
+    assert accounts.created == 0
+    # When staff choose one, the next sync links it
+    chosen = api("PUT", f"/customers/{jo['id']}/accounting", body={"account_ref": "JONES02"})
+    assert chosen.status == 200 and chosen.body["pending"] is True
+    sync()
+    assert (accounting(api, jo)["state"], accounting(api, jo)["account_ref"]) == ("synced", "JONES02")
+    assert api("PUT", f"/customers/{jo['id']}/accounting", body={}).status == 422
+
+
+def test_one_failing_customer_does_not_block_the_others_and_is_retried(api: Call, accounts: FakeAccountsServer,
+                                                                       sync: Any) -> None:
+    accounts.fail_create_for("Bad Name")
+    bad = person(api, "Bad", "Name", email="bad@example.org")
+    good = person(api, "Good", "Name", email="good@example.org")
+    figures = sync()
+    assert figures["error"] == 1 and figures["created"] == 1
+    failed = accounting(api, bad)
+    assert failed["state"] == "error" and "refused" in failed["reason"] and failed["pending"] is True
+    assert accounting(api, good)["state"] == "synced"
+    # the package accepts it later: the next run syncs it
+    accounts.accept_creates_for("Bad Name")
+    sync()
+    assert accounting(api, bad)["state"] == "synced"
+
+
+def test_an_unreachable_package_leaves_everyone_marked(api: Call, accounts: FakeAccountsServer, sync: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from crm_core.dal.dynamo import Backoff
+
+    monkeypatch.setattr(Backoff, "pause", lambda self, attempt: None)
+    people = [person(api, f"P{n}", "Person", email=f"p{n}@example.org") for n in range(7)]
+    accounts.fail_next(503, times=10_000)
+    figures = sync()
+    assert figures.get("stopped_early") == 1 and figures.get("created", 0) == 0
+    assert all(accounting(api, p)["pending"] for p in people)
+
+
+def test_staff_run_it_now_through_the_api_and_the_queue(api: Call, aws: Template, accounts: FakeAccountsServer,
+                                                        context: Any) -> None:
+    import accounting_sync
+
+    ada = person(api, "Ada", "Lovelace", email="ada@example.org")
+    asked = api("POST", "/accounting/sync", body={"ids": [ada["id"]]})
+    assert asked.status == 202 and asked.body == {"queued": True, "marked": 1}
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=aws.queue_url("AccountingQueue"), AttributeNames=["All"])["Messages"]
+    assert json.loads(messages[0]["Body"]) == {"run": "requested"}
+    result = accounting_sync.handler(sqs_event(messages, aws.queue_arn("AccountingQueue")), context)
+    assert result == {"batchItemFailures": []}
+    assert accounting(api, ada)["state"] == "synced"
+    assert api("POST", "/accounting/sync", body={"ids": ["01JZZZZZZZZZZZZZZZZZZZZZZZ"]}).status == 422
+
+
+def test_sage50_gets_one_import_file_and_balances_come_back(api: Call, aws: Template, sync: Any) -> None:
+    # Given the Sage 50 adapter (the template's default) and an accounts list staff exported from Sage
+    s3 = boto3.client("s3")
+    bucket = aws.buckets()["AccountingBucket"]
+    s3.put_object(Bucket=bucket, Key="accounting/sage50/inbox/accounts.csv",
+                  Body=b"Account Reference,Account Name,Post Code,E-mail\r\nSMITHJ01,John Smith,N1 9GU,"
+                       b"john@example.org\r\n")
+    john = person(api, "John", "Smith", email="JOHN@example.org")
+    ada = person(api, "Ada", "Lovelace", email="ada@example.org", address={"line1": "1 High St", "postcode": "N1"})
+    # When the sync runs
+    figures = sync()
+    # Then John is linked to his Sage account and Ada's new account goes out in one import file
+    assert figures["linked"] == 1 and figures["created"] == 1
+    assert accounting(api, john)["account_ref"] == "SMITHJ01"
+    ref = accounting(api, ada)["account_ref"]
+    assert len(ref) <= 8 and ref.isalnum() and ref.isupper()
+    files = s3.list_objects_v2(Bucket=bucket, Prefix="accounting/sage50/outbox/")["Contents"]
+    assert len(files) == 1
+    text = s3.get_object(Bucket=bucket, Key=files[0]["Key"])["Body"].read().decode("cp1252")
+    assert ref in text and "Ada Lovelace" in text
+    # And the aged debtors export staff drop in later gives each linked customer the package's balance
+    s3.put_object(Bucket=bucket, Key="accounting/sage50/inbox/aged-debtors.csv",
+                  Body=f"Account Reference,Account Name,Balance\r\nSMITHJ01,John Smith,120.50\r\n{ref},Ada,"
+                       f"0.00\r\n".encode())
+    assert sync()["balances_read"] == 2
+    assert accounting(api, john)["package_balance"] == "120.50"
