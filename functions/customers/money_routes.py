@@ -1,9 +1,11 @@
-"""Staff routes for a customer's money: invoices, payments, credits, purchases, and the balance."""
+"""Staff routes for a customer's money and trade: invoices, payments, credits, purchases, the balance, and
+the costs, jobs and deliveries kept with the customer."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
@@ -20,8 +22,20 @@ from crm_core.models.money import (
     PurchaseCreate,
     PurchasePage,
 )
-from crm_core.wiring import money_service
-from route_params import CustomerId
+from crm_core.models.records import (
+    Cost,
+    CostCreate,
+    CostPatch,
+    Delivery,
+    DeliveryCreate,
+    DeliveryPatch,
+    Job,
+    JobCreate,
+    JobPatch,
+)
+from crm_core.services.records import COSTS, DELIVERIES, JOBS
+from crm_core.wiring import money_service, record_service
+from route_params import CustomerId, RecordId
 
 router = Router()
 Limit = Annotated[int | None, Query(ge=1)]
@@ -73,3 +87,70 @@ def get_balance(customer_id: CustomerId) -> Balance:
 def refresh_balance(customer_id: CustomerId) -> Balance:
     balance, _ = money_service().refresh(customer_id)
     return balance
+
+
+@router.get("/customers/<customer_id>/costs", tags=["money"],
+            summary="Costs: direct costs of purchases and other fees or charges")
+def list_costs(customer_id: CustomerId) -> list[Cost]:
+    return record_service().records(COSTS, customer_id)
+
+
+@router.post("/customers/<customer_id>/costs", status_code=201, tags=["money"], summary="Add a cost")
+def add_cost(customer_id: CustomerId, cost: Annotated[CostCreate, Body()]) -> Cost:
+    return record_service().add(COSTS, customer_id, cost, actor(router))
+
+
+@router.patch("/customers/<customer_id>/costs/<cost_id>", tags=["money"], summary="Change a cost")
+def change_cost(customer_id: CustomerId, cost_id: RecordId, patch: Annotated[CostPatch, Body()]) -> Cost:
+    return record_service().change(COSTS, customer_id, cost_id, patch, actor(router))
+
+
+@router.delete("/customers/<customer_id>/costs/<cost_id>", tags=["money"], summary="Remove a cost")
+def remove_cost(customer_id: CustomerId, cost_id: RecordId) -> Response[str]:
+    record_service().remove(COSTS, customer_id, cost_id, actor(router))
+    return Response(status_code=204, body="")
+
+
+@router.get("/customers/<customer_id>/jobs", tags=["money"],
+            summary="Jobs and projects for the customer: status, dates, who is on it")
+def list_jobs(customer_id: CustomerId) -> list[Job]:
+    return record_service().records(JOBS, customer_id)
+
+
+@router.post("/customers/<customer_id>/jobs", status_code=201, tags=["money"], summary="Add a job")
+def add_job(customer_id: CustomerId, job: Annotated[JobCreate, Body()]) -> Job:
+    return record_service().add(JOBS, customer_id, job, actor(router))
+
+
+@router.patch("/customers/<customer_id>/jobs/<job_id>", tags=["money"], summary="Change a job")
+def change_job(customer_id: CustomerId, job_id: RecordId, patch: Annotated[JobPatch, Body()]) -> Job:
+    return record_service().change(JOBS, customer_id, job_id, patch, actor(router))
+
+
+@router.delete("/customers/<customer_id>/jobs/<job_id>", tags=["money"], summary="Remove a job")
+def remove_job(customer_id: CustomerId, job_id: RecordId) -> Response[str]:
+    record_service().remove(JOBS, customer_id, job_id, actor(router))
+    return Response(status_code=204, body="")
+
+
+@router.get("/customers/<customer_id>/deliveries", tags=["money"],
+            summary="Deliveries: dates, shipment details, confirmation")
+def list_deliveries(customer_id: CustomerId) -> list[Delivery]:
+    return record_service().records(DELIVERIES, customer_id)
+
+
+@router.post("/customers/<customer_id>/deliveries", status_code=201, tags=["money"], summary="Add a delivery")
+def add_delivery(customer_id: CustomerId, delivery: Annotated[DeliveryCreate, Body()]) -> Delivery:
+    return record_service().add(DELIVERIES, customer_id, delivery, actor(router))
+
+
+@router.patch("/customers/<customer_id>/deliveries/<delivery_id>", tags=["money"], summary="Change a delivery")
+def change_delivery(customer_id: CustomerId, delivery_id: RecordId,
+                    patch: Annotated[DeliveryPatch, Body()]) -> Delivery:
+    return record_service().change(DELIVERIES, customer_id, delivery_id, patch, actor(router))
+
+
+@router.delete("/customers/<customer_id>/deliveries/<delivery_id>", tags=["money"], summary="Remove a delivery")
+def remove_delivery(customer_id: CustomerId, delivery_id: RecordId) -> Response[str]:
+    record_service().remove(DELIVERIES, customer_id, delivery_id, actor(router))
+    return Response(status_code=204, body="")

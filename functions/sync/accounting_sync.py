@@ -26,6 +26,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records") or []
     figures = accounting_sync().run(holder=context.aws_request_id)
     if figures is None:
+        metrics.add_metric(name="SyncRunsSkipped", unit=MetricUnit.Count, value=1)
         logger.info("another sync run is under way")
         # a request waits for the queue's next delivery; a schedule's run is covered by the one under way
         return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]} if records else {

@@ -39,6 +39,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     day = run_day(event)
     figures = nightly_refresh().run(day, str(event.get("id") or context.aws_request_id))
     if figures is None:
+        metrics.add_metric(name="RefreshRunsSkipped", unit=MetricUnit.Count, value=1)
         logger.info("this day's refresh is done or under way; nothing to do", extra={"day": day.isoformat()})
         return {"day": day.isoformat(), "ran": False}
     elapsed = time.perf_counter() - started

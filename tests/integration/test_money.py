@@ -149,3 +149,37 @@ def test_a_run_that_died_is_finished_by_the_next_one(api: Call, ada: dict[str, A
     assert nightly(TODAY + timedelta(days=1), "e2")["customers_refreshed"] == 1
     for customer in (ada, other):
         assert api("GET", f"/customers/{customer['id']}/balance").body["overdue_invoices"] == 1
+
+
+def test_costs_jobs_and_deliveries_are_kept_with_the_customer(api: Call, ada: dict[str, Any]) -> None:
+    url = f"/customers/{ada['id']}"
+    cost = api("POST", f"{url}/costs", body={"description": "Courier", "amount": "12.50", "incurred_on": _days(0),
+                                             "category": "delivery fee"})
+    assert cost.status == 201 and cost.body["amount"] == "12.50"
+    job = api("POST", f"{url}/jobs", body={"title": "Install stage lighting", "starts_on": _days(1),
+                                           "due_on": _days(5), "assigned_to": "sam"})
+    assert job.status == 201 and job.body["status"] == "planned"
+    moved = api("PATCH", f"{url}/jobs/{job.body['id']}", body={"version": 1, "status": "in_progress"})
+    assert moved.status == 200 and moved.body["version"] == 2
+    assert api("POST", f"{url}/jobs", body={"title": "x", "starts_on": _days(5), "due_on": _days(1)}).status == 422
+    delivery = api("POST", f"{url}/deliveries", body={"description": "2 boxes of programmes", "carrier": "DPD",
+                                                      "tracking_ref": "15501234", "scheduled_on": _days(2)})
+    confirmed = api("PATCH", f"{url}/deliveries/{delivery.body['id']}", body={
+        "version": 1, "delivered_on": _days(2), "confirmed": True})
+    assert confirmed.body["confirmed"] is True
+    assert [len(api("GET", f"{url}/{kind}").body) for kind in ("costs", "jobs", "deliveries")] == [1, 1, 1]
+    assert api("DELETE", f"{url}/costs/{cost.body['id']}").status == 204
+    history = [e["action"] for e in api("GET", f"{url}/history").body["items"]]
+    assert {"cost_added", "cost_removed", "job_changed", "delivery_changed"} <= set(history)
+
+
+def test_a_merge_brings_the_sources_money_to_the_target(api: Call, ada: dict[str, Any]) -> None:
+    twin = api("POST", "/customers", body={"type": "individual", "first_name": "Ada", "last_name": "Twin"}).body
+    invoice(api, ada, "10.00", due_in=5)
+    invoice(api, twin, "32.00", due_in=5)
+    api("POST", f"/customers/{twin['id']}/payments", body={"amount": "40.00", "received_on": _days(0)})
+    merged = api("POST", f"/customers/{ada['id']}/merge", body={"source_id": twin["id"]})
+    assert merged.status == 200 and merged.body["moved"]["invoices"] == 1
+    balance = api("POST", f"/customers/{ada['id']}/balance/refresh").body
+    assert (balance["outstanding"], balance["credit"], balance["balance"]) == ("10.00", "8.00", "2.00")
+    assert len(api("GET", f"/customers/{ada['id']}/invoices").body["items"]) == 2

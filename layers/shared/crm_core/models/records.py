@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
@@ -156,3 +157,97 @@ class CustomerDetail(Customer):
     """The record as the sales screen opens it: with the notes flagged to pop up."""
 
     operator_notices: list[Note] = Field(default_factory=list)
+
+
+# ---- costs, jobs and deliveries -------------------------------------------------------------------
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2, description="e.g. \"12.50\"")]
+JobStatus = Literal["planned", "in_progress", "done", "cancelled"]
+
+
+class CostCreate(Strict):
+    description: LongText
+    amount: Money
+    incurred_on: date
+    category: Text | None = Field(default=None, description="e.g. materials, delivery fee, commission")
+    purchase_id: Id | None = Field(default=None, description="the purchase the cost comes from, if any")
+
+
+class CostPatch(Strict):
+    version: int = Field(ge=1)
+    description: LongText | None = None
+    amount: Money | None = None
+    incurred_on: date | None = None
+    category: Text | None = None
+
+
+class Cost(Record):
+    description: str
+    amount: Decimal
+    incurred_on: date
+    category: str | None = None
+    purchase_id: str | None = None
+
+
+class JobCreate(Strict):
+    title: LongText
+    description: NoteText | None = None
+    status: JobStatus = "planned"
+    starts_on: date | None = None
+    due_on: date | None = None
+    assigned_to: StaffUser | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Self:
+        if self.starts_on and self.due_on and self.due_on < self.starts_on:
+            raise ValueError("due_on must not be before starts_on")
+        return self
+
+
+class JobPatch(Strict):
+    version: int = Field(ge=1)
+    title: LongText | None = None
+    description: NoteText | None = None
+    status: JobStatus | None = None
+    starts_on: date | None = None
+    due_on: date | None = None
+    assigned_to: StaffUser | None = None
+
+
+class Job(Record):
+    title: str
+    description: str | None = None
+    status: JobStatus = "planned"
+    starts_on: date | None = None
+    due_on: date | None = None
+    assigned_to: str | None = None
+
+
+class DeliveryCreate(Strict):
+    description: LongText = Field(description="what is delivered: the shipment's details")
+    order_ref: Text | None = None
+    scheduled_on: date | None = None
+    delivered_on: date | None = None
+    carrier: Text | None = None
+    tracking_ref: Text | None = None
+    confirmed: bool = Field(default=False, description="the customer confirmed receipt")
+
+
+class DeliveryPatch(Strict):
+    version: int = Field(ge=1)
+    description: LongText | None = None
+    scheduled_on: date | None = None
+    delivered_on: date | None = None
+    carrier: Text | None = None
+    tracking_ref: Text | None = None
+    confirmed: bool | None = None
+
+
+class Delivery(Record):
+    description: str
+    order_ref: str | None = None
+    scheduled_on: date | None = None
+    delivered_on: date | None = None
+    carrier: str | None = None
+    tracking_ref: str | None = None
+    confirmed: bool = False

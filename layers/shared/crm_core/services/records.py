@@ -20,6 +20,9 @@ from crm_core.models.customer import Customer, FieldChange, HistoryEntry
 from crm_core.models.records import (
     INVERSE,
     Benefit,
+    Cost,
+    Delivery,
+    Job,
     Membership,
     MembershipPut,
     Note,
@@ -49,6 +52,9 @@ class Kind(Generic[R]):
 NOTES = Kind("note", "notes", "NOTE#", Note)
 TASKS = Kind("task", "tasks", "TASK#", Task)
 BENEFITS = Kind("benefit", "benefits", "BENEFIT#", Benefit)
+COSTS = Kind("cost", "costs", "COST#", Cost)
+JOBS = Kind("job", "jobs", "JOB#", Job)
+DELIVERIES = Kind("delivery", "deliveries", "DELIVERY#", Delivery)
 RELATIONSHIPS = Kind("relationship", "relationships", "REL#", Relationship)
 
 
