@@ -20,6 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cold_start
 import export_rate
+import import_read
+import import_write
 import search_reads
 from report import seconds
 
@@ -39,6 +41,10 @@ BENCHMARKS: dict[str, tuple[str, Callable[[argparse.Namespace], str]]] = {
                lambda args: search_reads.run(quick=args.quick, large=args.large)),
     "export": ("Export: CSV and XLSX writing rate and peak memory",
                lambda args: _printed(export_rate.main, ["--quick"] if args.quick else [])),
+    "import_read": ("Spreadsheet import: reading and validating 100,000 rows",
+                    lambda args: _printed(import_read.main, ["--quick"] if args.quick else [])),
+    "import_write": ("Spreadsheet import into DynamoDB: items per customer and batch fill",
+                     lambda args: _printed(import_write.main, ["--quick"] if args.quick else [])),
 }
 
 

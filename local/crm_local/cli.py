@@ -158,7 +158,9 @@ def invoke_command(function: str, event_name: str | None, endpoint: str) -> int:
     functions = Functions(template)
     try:
         event = load_event(function, event_name)
-        result: Any = functions.invoke(function, event)
+        # what the function prints (its logs, its metrics) goes to stderr, as to CloudWatch; stdout is the answer
+        with contextlib.redirect_stdout(sys.stderr):
+            result: Any = functions.invoke(function, event)
     except (KeyError, FileNotFoundError) as exc:
         print(f"crm invoke: {exc.args[0]}", file=sys.stderr)
         return 2

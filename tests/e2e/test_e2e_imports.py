@@ -39,7 +39,6 @@ def stack() -> Iterator[LocalStack]:
     takes customer number 100001)."""
     saved = dict(os.environ)
     wiring.reset()
-    _forget_upload_reader()
     local = LocalStack(host="127.0.0.1", aws_port=free_port(), api_port=free_port())
     try:
         yield local
@@ -48,16 +47,6 @@ def stack() -> Iterator[LocalStack]:
         os.environ.clear()
         os.environ.update(saved)
         wiring.reset()
-        _forget_upload_reader()
-
-
-def _forget_upload_reader() -> None:
-    """import_worker builds its idempotency store (a DynamoDB client and the table's name) once per process, and
-    ``wiring.reset()`` does not forget it: after tests that ran the worker against another account (moto in
-    process, another stack), its upload reader would still talk to that one."""
-    worker = sys.modules.get("import_worker")
-    if worker is not None:
-        worker._receive_once.cache_clear()
 
 
 @pytest.fixture(scope="module")
