@@ -40,14 +40,16 @@ def _environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def template() -> Template:
-    return Template(secrets={"CursorSigningSecret": TEST_ENV["CURSOR_SIGNING_KEY"]})
+    return Template(secrets={"CursorSigningSecret": TEST_ENV["CURSOR_SIGNING_KEY"],
+                             "UnsubscribeSigningSecret": "tests-unsubscribe-signing-key-0123456789"},
+                    parameters={"PublicBaseUrl": "http://127.0.0.1:3000"})
 
 
 @pytest.fixture
 def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Template]:
     """A moto account holding every table, bucket and queue of template.yaml, the buckets configured as the
     template configures them (versioning, notifications); functions see the template's environment."""
-    from crm_local.stack import configure_buckets
+    from crm_local.stack import configure_buckets, verify_senders
 
     with mock_aws():
         ddb = boto3.client("dynamodb")
@@ -60,6 +62,7 @@ def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Templat
         for args in template.queues().values():
             sqs.create_queue(**args)
         configure_buckets(template, s3)  # versioning, and uploads/ → the import queue
+        verify_senders(template)
         for function in template.functions().values():
             for name, value in function.environment.items():
                 if name not in ("POWERTOOLS_SERVICE_NAME",):

@@ -14,6 +14,8 @@ from crm_core.http import register_error_handlers
 from customers_routes import router as customers_router
 from export_routes import router as export_router
 from import_routes import router as import_router
+from login_routes import router as login_router
+from mailing_routes import router as mailing_router
 from merge_routes import router as merge_router
 from money_routes import router as money_router
 from records_routes import router as records_router
@@ -30,6 +32,8 @@ app.include_router(export_router)
 app.include_router(import_router)
 app.include_router(money_router)
 app.include_router(accounting_router)
+app.include_router(login_router)
+app.include_router(mailing_router)
 register_error_handlers(app, logger)
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from crm_core.http import register_error_handlers
+from crm_core.http import caller_address, json_response, register_error_handlers
+from crm_core.models.mail import LoginAnswer, LoginRequest, ResetConfirm, ResetRequest
+from crm_core.wiring import login_service, mailing_service
 
 logger = Logger()
 tracer = Tracer()
@@ -25,6 +28,34 @@ class Health(BaseModel):
 @app.get("/health", tags=["public"], summary="Liveness")
 def health() -> Health:
     return Health(status="ok")
+
+
+@app.post("/public/login", tags=["public"], summary="Sign in with username and password",
+          responses={401: {"description": "the username or password is not right (the same for both)"}})
+def sign_in(request: Annotated[LoginRequest, Body()]) -> LoginAnswer:
+    return login_service().sign_in(request, caller_address(app))
+
+
+@app.post("/public/password-reset", tags=["public"], summary="Ask for a password-reset email (by username or email)",
+          responses={202: {"description": "the same answer whether or not an account matches"}})
+def request_reset(request: Annotated[ResetRequest, Body()]) -> Response[str]:
+    return json_response(202, login_service().request_reset(request, caller_address(app)))
+
+
+@app.post("/public/password-reset/confirm", tags=["public"], summary="Set a new password with the emailed link")
+def confirm_reset(request: Annotated[ResetConfirm, Body()]) -> dict[str, str]:
+    return login_service().confirm_reset(request)
+
+
+@app.get("/public/unsubscribe", tags=["public"], summary="Unsubscribe from marketing email (the email's link)")
+def unsubscribe_link(token: Annotated[str, Query(min_length=10, max_length=500)]) -> dict[str, str]:
+    return mailing_service().unsubscribe(token)
+
+
+@app.post("/public/unsubscribe", tags=["public"],
+          summary="One-click unsubscribe (RFC 8058: List-Unsubscribe=One-Click posted to the header's URL)")
+def unsubscribe_one_click(token: Annotated[str, Query(min_length=10, max_length=500)]) -> dict[str, str]:
+    return mailing_service().unsubscribe(token)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -83,7 +83,7 @@ class LocalStack:
         from crm_local.poller import QueuePoller
         from crm_local.stack import Functions, create_resources, local_template, point_at
 
-        self.template = local_template()
+        self.template = local_template(f"http://{host}:{api_port}")
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's per-request lines
         self.emulator = ThreadedMotoServer(ip_address=host, port=aws_port, verbose=False)
         self.emulator.start()

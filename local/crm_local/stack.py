@@ -23,7 +23,8 @@ LOCAL_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_DEV": "false",
 }
-LOCAL_SECRETS = {"CursorSigningSecret": "local-stack-cursor-signing-key-not-a-secret"}
+LOCAL_SECRETS = {"CursorSigningSecret": "local-stack-cursor-signing-key-not-a-secret",
+                 "UnsubscribeSigningSecret": "local-stack-unsubscribe-signing-key-not-a-secret"}
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -47,8 +48,10 @@ class LambdaContext:
         return 900_000
 
 
-def local_template() -> Template:
-    return Template(secrets=LOCAL_SECRETS)
+def local_template(api_url: str = "http://127.0.0.1:3000") -> Template:
+    """The template as the local stack deploys it: local secrets, and links in emails pointing at the local
+    API."""
+    return Template(secrets=LOCAL_SECRETS, parameters={"PublicBaseUrl": api_url})
 
 
 def point_at(endpoint: str, template: Template) -> None:
@@ -86,7 +89,24 @@ def create_resources(template: Template) -> list[str]:
         sns.create_topic(Name=topic)
         names.append(topic)
     configure_buckets(template, s3)
+    verify_senders(template)
     return names
+
+
+def verify_senders(template: Template) -> None:
+    """SES sends only from verified identities: verify the template's From address (as an operator would)."""
+    from email.utils import parseaddr
+
+    ses = boto3.client("ses")
+    have = {c["Name"] for c in ses.list_configuration_sets().get("ConfigurationSets", [])}
+    for function in template.functions().values():
+        sender = function.environment.get("MAIL_FROM")
+        if sender:
+            ses.verify_email_identity(EmailAddress=parseaddr(sender)[1])
+        configuration_set = function.environment.get("SES_CONFIGURATION_SET")
+        if configuration_set and configuration_set not in have:
+            ses.create_configuration_set(ConfigurationSet={"Name": configuration_set})
+            have.add(configuration_set)
 
 
 def configure_buckets(template: Template, s3: Any = None) -> None:

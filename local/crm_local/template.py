@@ -87,11 +87,13 @@ class Template:
     """What the local stack needs to know of template.yaml, with names made for one local stack."""
 
     def __init__(self, document: dict[str, Any] | None = None, stack_name: str = "crm-local",
-                 stage: str = "local", secrets: dict[str, str] | None = None) -> None:
+                 stage: str = "local", secrets: dict[str, str] | None = None,
+                 parameters: dict[str, str] | None = None) -> None:
         self.document = document if document is not None else load()
         self.stack_name = stack_name
         self.stage = stage
         self.secrets = secrets or {}
+        self.parameters = parameters or {}  # values given for the template's parameters (else their defaults)
         self.resources: dict[str, Any] = self.document["Resources"]
 
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
@@ -130,11 +132,13 @@ class Template:
         if name == "Stage":
             return self.stage
         parameters = self.document.get("Parameters", {})
+        if name in self.parameters:
+            return self.parameters[name]
         if name in parameters:
             return str(parameters[name].get("Default", ""))
-        if name in self.secrets:
-            return name
         kind = self.resources.get(name, {}).get("Type")
+        if name in self.secrets or kind == "AWS::SecretsManager::Secret":
+            return name
         if kind == "AWS::S3::Bucket":
             return self.buckets()[name]
         if kind == "AWS::SQS::Queue":
@@ -150,10 +154,16 @@ class Template:
             return self._ref(match.group(1).split(".")[0])
 
         text = re.sub(r"\$\{([^}!]+)\}", var, text)
-        return re.sub(r"\{\{resolve:secretsmanager:([^:}]+)[^}]*\}\}", lambda m: self.secrets[m.group(1)], text)
+        # a secret the stack was not given gets a fixed local stand-in (never a real secret)
+        return re.sub(r"\{\{resolve:secretsmanager:([^:}]+)[^}]*\}\}",
+                      lambda m: self.secrets.get(m.group(1), f"local-stand-in-for-{m.group(1)}"), text)
 
     def _condition(self, name: str) -> bool:
-        condition = self.document.get("Conditions", {})[name]
+        return self._truth(self.document.get("Conditions", {})[name])
+
+    def _truth(self, condition: dict[str, Any]) -> bool:
+        if "Fn::Not" in condition:
+            return not self._truth(condition["Fn::Not"][0])
         left, right = condition["Fn::Equals"]
         return bool(self.resolve(left) == self.resolve(right))
 

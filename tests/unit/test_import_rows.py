@@ -58,16 +58,23 @@ def test_a_good_row_gives_its_fields_and_match_keys() -> None:
 
 
 def test_the_type_comes_from_its_column_or_from_the_names() -> None:
-    company = prepare_row(2, {"organization_name": "Initech Ltd"})
+    company = prepare_row(2, {"organization_name": "Initech Ltd", "email": "info@initech.example"})
     assert isinstance(company, PreparedRow) and company.fields["type"] == "organization"
     person_at_company = prepare_row(3, {"first_name": "Peter", "last_name": "Gibbons",
-                                        "organization_name": "Initech Ltd"})
+                                        "organization_name": "Initech Ltd", "address.postcode": "EC1A 1BB"})
     assert isinstance(person_at_company, PreparedRow) and person_at_company.fields["type"] == "individual"
     assert prepare_row(4, {"type": "Company", "first_name": "Peter"}) == [
         Problem("organization_name", "is required for an organisation"),
         Problem("first_name", "does not apply to an organisation")]
     assert prepare_row(5, {"type": "robot", "organization_name": "X"}) == [
         Problem("type", "must be Individual or Organisation")]
+
+
+def test_a_row_with_nothing_to_recognise_the_customer_by_is_refused() -> None:
+    # a second upload could not find this customer again, and would add them twice
+    assert prepare_row(6, {"first_name": "Only", "last_name": "Name"}) == [Problem(
+        None, "has nothing to recognise the customer by next time: add an email, a username, a postcode or the "
+              "customer number")]
 
 
 def test_every_problem_of_a_row_is_named_by_its_field() -> None:

@@ -42,6 +42,19 @@ class Settings(BaseModel):
     accounts_api_token_secret: str | None = Field(default=None, min_length=1,
                                                   description="Secrets Manager secret holding its bearer token")
     accounting_queue_url: str | None = Field(default=None, min_length=3, description="asks for a sync run now")
+    # Email (the mailer, and the APIs that ask it to send)
+    mail_queue_url: str | None = Field(default=None, min_length=3, description="work for the mailer")
+    mail_from: str = Field(default="Customer Services <no-reply@example.org>", min_length=3,
+                           description="the From of every email (a verified SES identity)")
+    mail_send_rate: float = Field(default=14.0, gt=0, le=10_000, description="emails per second, at most")
+    mail_senders: int = Field(default=1, ge=1, le=100, description="mailer functions sending at once (the rate "
+                                                                   "is shared between them)")
+    ses_configuration_set: str | None = Field(default=None, min_length=1,
+                                              description="SES configuration set (bounces and complaints → SNS)")
+    public_base_url: str = Field(default="http://127.0.0.1:3000", min_length=8,
+                                 description="where links in emails point (reset, unsubscribe)")
+    unsubscribe_signing_key: str | None = Field(default=None, min_length=16, description="signs unsubscribe links")
+    reset_token_minutes: int = Field(default=60, ge=5, le=24 * 60)
 
 
 _ENV = {
@@ -66,6 +79,14 @@ _ENV = {
     "accounts_api_url": "ACCOUNTS_API_URL",
     "accounts_api_token_secret": "ACCOUNTS_API_TOKEN_SECRET",
     "accounting_queue_url": "ACCOUNTING_QUEUE_URL",
+    "mail_queue_url": "MAIL_QUEUE_URL",
+    "mail_from": "MAIL_FROM",
+    "mail_send_rate": "MAIL_SEND_RATE",
+    "mail_senders": "MAIL_SENDERS",
+    "ses_configuration_set": "SES_CONFIGURATION_SET",
+    "public_base_url": "PUBLIC_BASE_URL",
+    "unsubscribe_signing_key": "UNSUBSCRIBE_SIGNING_KEY",
+    "reset_token_minutes": "RESET_TOKEN_MINUTES",
 }
 
 

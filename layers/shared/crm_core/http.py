@@ -50,6 +50,12 @@ def actor(app: BaseRouter) -> str:
     return str(claims.get("cognito:username") or claims.get("username") or claims.get("sub") or "unknown")
 
 
+def caller_address(app: BaseRouter) -> str:
+    """The caller's IP address as API Gateway saw it (for rate limits)."""
+    context = app.current_event.get("requestContext") or {}
+    return str((context.get("identity") or {}).get("sourceIp") or "unknown")
+
+
 def groups(app: BaseRouter) -> set[str]:
     """The signed-in staff user's Cognito groups. API Gateway hands ``cognito:groups`` on as text
     (``"admin,staff"`` or ``"[admin staff]"``); a list is taken as it is."""

@@ -150,6 +150,10 @@ def prepare_row(row: int, values: dict[str, Any]) -> PreparedRow | list[Problem]
     fields = customer.model_dump(mode="json", exclude_defaults=True, exclude={"confirm_duplicate"})
     fields["type"] = customer.type
     postcode = customer.address.postcode if customer.address else None
+    if not (number or customer.username or customer.email or postcode):
+        # nothing would find this customer again: uploading the file twice would add them twice
+        return [Problem(None, "has nothing to recognise the customer by next time: add an email, a username, "
+                              "a postcode or the customer number")]
     return PreparedRow(row=row, fields=fields, customer_number=number, username=customer.username,
                        email=normalise_email(customer.email) if customer.email else None,
                        dedupe=dedupe_key(_display_name(customer), postcode))

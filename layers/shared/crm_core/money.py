@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from crm_core.models.money import Aging
 
@@ -31,7 +31,8 @@ class OpenInvoice:
 
 
 def money(value: Decimal | str | int) -> Decimal:
-    return Decimal(value).quantize(CENT)
+    """To the penny, halves rounded up (0.125 → 0.13), as invoices are."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def allocate(open_invoices: list[OpenInvoice], amount: Decimal) -> tuple[list[tuple[OpenInvoice, Decimal]], Decimal]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crm_core.aws import client
 from crm_core.config import get_settings
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from crm_core.services.accounting import AccountingSync
     from crm_core.services.exports import ExportService
     from crm_core.services.imports import ImportService
+    from crm_core.services.login import LoginService
+    from crm_core.services.mailings import MailingService
 
 
 @lru_cache(maxsize=1)
@@ -169,6 +172,63 @@ def accounting_sync() -> AccountingSync:
                           request_run if queue else None)
 
 
+def _mail_queue() -> Callable[[list[dict[str, Any]]], None] | None:
+    import json
+
+    url = get_settings().mail_queue_url
+    if not url:
+        return None
+
+    def send(messages: list[dict[str, Any]]) -> None:
+        sqs = client("sqs")
+        for start in range(0, len(messages), 10):
+            entries = [{"Id": str(n), "MessageBody": json.dumps(m)} for n, m in enumerate(messages[start:start + 10])]
+            failed = sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed", [])
+            if failed:
+                from crm_core.errors import RetryLater
+
+                raise RetryLater(f"the mail queue refused {len(failed)} messages; retry shortly")
+
+    return send
+
+
+@lru_cache(maxsize=1)
+def login_service() -> LoginService:
+    from crm_core.dal.mail import MailRepository
+    from crm_core.dal.ratelimit import RateLimiter
+    from crm_core.services.login import LoginService
+
+    settings = get_settings()
+    ddb = client("dynamodb")
+    queue = _mail_queue()
+    return LoginService(CustomerRepository(ddb, settings.table_name), customer_service(),
+                        MailRepository(ddb, settings.table_name), RateLimiter(ddb, settings.table_name),
+                        (lambda message: queue([message])) if queue else None)
+
+
+@lru_cache(maxsize=1)
+def mailing_service() -> MailingService:
+    from crm_core.dal.mail import MailRepository
+    from crm_core.dal.ses import SesMail
+    from crm_core.services.mailings import MailingService
+
+    settings = get_settings()
+    ddb = client("dynamodb")
+
+    def sender() -> SesMail:
+        return SesMail(client("sesv2"), settings.mail_from, settings.mail_send_rate / settings.mail_senders,
+                       settings.ses_configuration_set)
+
+    return MailingService(CustomerRepository(ddb, settings.table_name), customer_service(),
+                          MailRepository(ddb, settings.table_name), _mail_queue(), settings.public_base_url,
+                          settings.unsubscribe_signing_key, _one(sender))
+
+
+def _one(make: Callable[[], Any]) -> Callable[[], Any]:
+    """The same object on every call (one sender per execution environment keeps the pace)."""
+    return lru_cache(maxsize=1)(make)
+
+
 @lru_cache(maxsize=1)
 def merge_service() -> MergeService:
     settings = get_settings()
@@ -191,6 +251,8 @@ def reset() -> None:
     money_service.cache_clear()
     upload_idempotency.cache_clear()
     accounting_sync.cache_clear()
+    login_service.cache_clear()
+    mailing_service.cache_clear()
     nightly_refresh.cache_clear()
     get_settings.cache_clear()
     reset_clients()

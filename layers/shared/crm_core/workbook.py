@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -139,7 +140,8 @@ def _open(path: Path) -> Any:
 
     try:
         return load_workbook(path, read_only=True, data_only=True)
-    except (DefusedXmlException, KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile) as exc:
+    except (DefusedXmlException, KeyError, ValueError, TypeError, IndexError, AttributeError, OSError, EOFError,
+            zipfile.BadZipFile, zlib.error) as exc:
         raise _unreadable(exc) from None
 
 
@@ -157,7 +159,8 @@ def _guarded(cells: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
 
     try:
         yield from cells
-    except (ValueError, KeyError, TypeError, ParseError, zipfile.BadZipFile) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, ParseError, zipfile.BadZipFile, zlib.error,
+            EOFError, OSError) as exc:  # what a damaged part of the zip or its XML raises while it is read
         raise _unreadable(exc) from None
 
 

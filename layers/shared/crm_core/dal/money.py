@@ -76,7 +76,7 @@ class MoneyRepository:
 
     def invoice(self, customer_id: str, invoice_id: str) -> dict[str, Any] | None:
         answer = call(self._ddb.get_item, TableName=self._table, Key=key(customer_pk(customer_id),
-                                                                           INVOICE + invoice_id))
+                                                                           INVOICE + invoice_id), ConsistentRead=True)
         return from_item(answer["Item"]) if "Item" in answer else None
 
     def records(self, customer_id: str, prefix: str, limit: int, after: str | None) -> tuple[list[dict[str, Any]],
@@ -103,6 +103,12 @@ class MoneyRepository:
                           KeyConditionExpression="GSI2PK = :pk",
                           ExpressionAttributeValues={":pk": {"S": f"REFRESH#{day.isoformat()}"}})
         return [i["GSI2SK"]["S"] for i in items]
+
+    def mark_invoice(self, customer_id: str, invoice_id: str, status: str) -> None:
+        call(self._ddb.update_item, TableName=self._table, Key=key(customer_pk(customer_id), INVOICE + invoice_id),
+             UpdateExpression="SET #s = :s", ConditionExpression="attribute_exists(PK) AND #s <> :paid",
+             ExpressionAttributeNames={"#s": "status"},
+             ExpressionAttributeValues={":s": {"S": status}, ":paid": {"S": "paid"}})
 
     def next_invoice_number(self) -> int:
         answer = call(self._ddb.update_item,

@@ -37,7 +37,8 @@ class RunRepository:
             raise
         return True
 
-    def complete(self, job: str, day: date, figures: dict[str, Any]) -> None:
+    def complete(self, job: str, day: date, figures: dict[str, Any], last_day: date | None = None) -> None:
+        """Mark the day's run done; the next run reads from ``last_day`` (default: this day) on."""
         call(self._ddb.update_item, TableName=self._table, Key=key(f"JOBRUN#{job}", day.isoformat()),
              UpdateExpression="SET #s = :done, finished_at = :now, figures = :f",
              ExpressionAttributeNames={"#s": "status"},
@@ -45,7 +46,8 @@ class RunRepository:
         try:  # LAST only moves forward (a late run of an older day leaves it)
             call(self._ddb.update_item, TableName=self._table, Key=key(f"JOBRUN#{job}", "LAST"),
                  UpdateExpression="SET #d = :day", ConditionExpression="attribute_not_exists(#d) OR #d < :day",
-                 ExpressionAttributeNames={"#d": "day"}, ExpressionAttributeValues=to_item({":day": day.isoformat()}))
+                 ExpressionAttributeNames={"#d": "day"},
+                 ExpressionAttributeValues=to_item({":day": (last_day or day).isoformat()}))
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise

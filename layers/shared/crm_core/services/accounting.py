@@ -152,11 +152,12 @@ class AccountingSync:
     def _sync_one(self, item: Pending, adapter: AccountsAdapter) -> tuple[dict[str, Any], str | None]:
         c, state = item.customer, item.state
         ref = state.get("account_ref") or state.get("chosen_ref")
-        update_key = f"{c.id}:update:{c.version}"
+        refusals = state.get("refusals", 0)
+        update_key = f"{c.id}:update:{{ref}}:{c.version}:{refusals}"  # the package keeps its answer per key
         if ref:
-            adapter.update(ref, account_customer(c, ref), update_key)
+            adapter.update(ref, account_customer(c, ref), update_key.format(ref=ref))
             return _synced(state, ref, "updated" if state.get("account_ref") else "linked by staff"), ref
-        create_key = f"{c.id}:create:{state.get('refusals', 0)}"  # the same on every try until refused
+        create_key = f"{c.id}:create:{refusals}"  # the same on every try until refused
         if state.get("create_new"):
             account = adapter.create(account_customer(c, None), create_key)
             return _synced(state, account.ref, "created"), account.ref
@@ -170,7 +171,7 @@ class AccountingSync:
             if owner not in (None, c.id):
                 return {**_base(state), "state": "held", "reason": f"the matching account {ref} is linked to "
                         f"another customer ({owner})", "candidates": [_candidate(candidates[0])]}, None
-            adapter.update(ref, account_customer(c, ref), update_key)
+            adapter.update(ref, account_customer(c, ref), update_key.format(ref=ref))
             return _synced(state, ref, "linked"), ref
         account = adapter.create(account_customer(c, None), create_key)
         return _synced(state, account.ref, "created"), account.ref

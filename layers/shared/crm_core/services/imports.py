@@ -39,6 +39,7 @@ from crm_core.clock import utcnow
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository, NewCustomer
 from crm_core.dal.imports import (
+    KEEP_DAYS,
     ImportFiles,
     ImportJobRepository,
     ImportQueue,
@@ -162,6 +163,8 @@ class ImportService:
     def _begin_run(self, job: ImportJob, fields: dict[str, Any], status: str, remove: list[str]) -> ImportJob:
         if self._queue is None:
             raise DomainError("imports are not available here")
+        if utcnow() - job.created_at > timedelta(days=KEEP_DAYS - 1):
+            raise Conflict(f"import {job.id} is older than {KEEP_DAYS - 1} days: its files are gone; upload again")
         run = job.run + 1
         try:
             self._jobs.change(job.id, {**fields, "status": status, "run": run, "chunks_done": 0,
@@ -169,7 +172,13 @@ class ImportService:
                               statuses=[job.status], run=job.run, remove=remove)
         except JobMoved:
             raise Conflict(f"import {job.id} changed meanwhile; look at it again") from None
-        self._queue.send([{"job_id": job.id, "run": run, "start": True}])
+        try:
+            self._queue.send([{"job_id": job.id, "run": run, "start": True}])
+        except Exception:
+            # the run never started: put the job back as it was, so asking again works
+            self._jobs.change(job.id, {"status": job.status, "run": job.run, "updated_at": utcnow()},
+                              statuses=[fields.get("status", status), status], run=run)
+            raise
         return self.get(job.id)
 
     # ---- step 2: an upload arrives -------------------------------------------------------------------
@@ -496,8 +505,13 @@ class ImportService:
 
     def _values_before(self, customer: Customer, importer: str) -> dict[str, Any] | None:
         """The values the import's change replaced, from the customer's history (nested fields put back)."""
-        entries, _ = self._customers.history(customer.id, limit=10, after=None)
-        entry = next((e for e in entries if e.by == importer and e.action == "imported"), None)
+        entry = None
+        after = None
+        for _ in range(10):  # up to 1,000 entries back: money and records add entries without a new version
+            entries, after = self._customers.history(customer.id, limit=100, after=after)
+            entry = next((e for e in entries if e.by == importer and e.action == "imported"), None)
+            if entry is not None or after is None:
+                break
         if entry is None:
             return None
         values: dict[str, Any] = {}
@@ -517,7 +531,7 @@ class ImportService:
         sources: list[Iterator[dict[str, Any]]] = [
             (o for o in self._files.lines(outcomes_key(job.id, job.run, n)) if o["outcome"] in ("rejected", "kept"))
             for n in range(job.chunks_total)]
-        if not reverting:
+        if not reverting and job.rejected_reading:
             sources.append(self._files.lines(rejected_key(job.id)))
         rejected = heapq.merge(*sources, key=lambda r: int(r["row"]))
         errors: list[RowError] = []

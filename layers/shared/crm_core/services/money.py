@@ -7,6 +7,7 @@ on the account. The balance is outstanding minus credit, with its aging; it is r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -18,7 +19,7 @@ from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.money import INVOICE, PAYMENT, PURCHASE, MoneyMoved, MoneyRepository, NotAllowed, NumberTaken, Summary
 from crm_core.dal.runs import RunRepository
-from crm_core.errors import Conflict, Invalid, NotFound, RetryLater, field_error
+from crm_core.errors import Conflict, DomainError, Invalid, NotFound, RetryLater, field_error
 from crm_core.ids import new_id
 from crm_core.models.customer import FieldChange, HistoryEntry
 from crm_core.models.money import (
@@ -37,6 +38,7 @@ from crm_core.models.money import (
 )
 from crm_core.money import ZERO, OpenInvoice, aging, allocate, is_overdue, money, next_refresh
 
+logger = logging.getLogger(__name__)
 DEFAULT_CURRENCY = "GBP"
 MAX_ALLOCATIONS = 90  # invoices one payment may touch: one transaction holds at most 100 writes
 ATTEMPTS = 3
@@ -189,7 +191,10 @@ class MoneyService:
             after = replace(before, version=before.version + 1, open=still_open, refreshed_at=now,
                             refresh_on=next_refresh(list(still_open.values()), day))
             after.snapshot = _snapshot(after, day)
-            changes = {invoice_id: {"status": "overdue"} for invoice_id in late}
+            # one transaction holds at most 100 writes: the summary and up to 90 invoices go together; the rest
+            # are marked after it (each a plain, repeatable update — the summary already says they are overdue)
+            marks = sorted(late)
+            changes = {invoice_id: {"status": "overdue"} for invoice_id in marks[:MAX_ALLOCATIONS]}
             try:
                 self._money.write(before, after, [], changes, None)
             except MoneyMoved:
@@ -197,6 +202,8 @@ class MoneyService:
             except NotAllowed:
                 # a merged customer's money went to the target: nothing to keep refreshing here
                 return balance_of(before), 0
+            for invoice_id in marks[MAX_ALLOCATIONS:]:
+                self._money.mark_invoice(customer_id, invoice_id, "overdue")
             return balance_of(after), len(late)
         raise RetryLater("the customer's money is being changed by others; retry shortly")
 
@@ -327,14 +334,24 @@ class NightlyRefresh:
             return None
         last = self._runs.last_completed(self.JOB)
         day = min(last, today) if last else today - self.FIRST_LOOK_BACK
-        refreshed = overdue = days = 0
+        refreshed = overdue = days = failed = 0
+        first_failed: date | None = None
         while day <= today:
             days += 1
             for customer_id in self._money.due_on(day):
-                _, late = self._service.refresh(customer_id, today)
+                try:
+                    _, late = self._service.refresh(customer_id, today)
+                except (DomainError, ValueError) as failure:
+                    # one customer never stops the others; it stays due and the next run tries it again
+                    logger.warning("balance not refreshed", extra={"customer_id": customer_id, "reason": str(failure)})
+                    failed += 1
+                    first_failed = first_failed or day
+                    continue
                 refreshed += 1
                 overdue += late
             day += timedelta(days=1)
-        figures = {"customers_refreshed": refreshed, "invoices_marked_overdue": overdue, "days_read": days}
-        self._runs.complete(self.JOB, today, figures)
+        figures = {"customers_refreshed": refreshed, "invoices_marked_overdue": overdue, "days_read": days,
+                   "customers_failed": failed}
+        # the next run starts from the first day a customer failed on, so it is read again
+        self._runs.complete(self.JOB, today, figures, last_day=first_failed)
         return figures

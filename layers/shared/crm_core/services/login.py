@@ -1,0 +1,207 @@
+"""Web login and password reset (after the OWASP password-storage and forgot-password cheat sheets).
+
+- Passwords are stored only as Argon2id hashes (``crm_core.passwords``); a temporary one set by staff must be
+  changed at the next login.
+- ``POST /public/login`` gives the same answer for an unknown username and a wrong password, and takes the
+  same time (an unknown user is checked against a dummy hash). It is rate-limited per username and per
+  address. Only active and enrolled customers may sign in.
+- A reset request — from the public form (username or email) or from staff — is only *queued* on the API
+  path: the answer, and the time it takes, cannot depend on whether the account exists. The mailer looks
+  the account up, makes a single-use token (32 random bytes; only its SHA-256 is stored; it expires) and
+  sends the link. The token is never logged. ``confirm`` sets the new password and spends the token in one
+  transaction, so it works once even when two requests race.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from crm_core.clock import utcnow
+from crm_core.dal.customers import CustomerRepository
+from crm_core.dal.mail import MailRepository, TokenSpent
+from crm_core.dal.ratelimit import RateLimiter
+from crm_core.errors import BadRequest, Conflict, DomainError, Invalid, NotFound, RetryLater, field_error
+from crm_core.models.customer import Customer
+from crm_core.models.mail import LoginAnswer, LoginPut, LoginRequest, ResetConfirm, ResetRequest, TemporaryPassword
+from crm_core.passwords import (
+    check_new_password,
+    hash_password,
+    new_token,
+    random_password,
+    token_hash,
+    verify_password,
+    verify_unknown,
+)
+from crm_core.services.customers import CustomerService
+from crm_core.text import normalise_email
+
+MAY_SIGN_IN = ("active", "enrolled")
+LOGIN_LIMIT = (5, 15 * 60)  # attempts per username per 15 minutes
+ADDRESS_LIMIT = (30, 15 * 60)  # attempts per caller address per 15 minutes
+RESET_LIMIT = (3, 60 * 60)  # reset requests per account name per hour
+RESET_ADDRESS_LIMIT = (20, 60 * 60)
+RESET_ANSWER = "If an account matches, an email with a link to reset the password is on its way."
+
+
+class InvalidCredentials(DomainError):
+    status = 401
+    code = "invalid_credentials"
+
+
+class SignInRefused(DomainError):
+    status = 403
+    code = "sign_in_refused"
+
+
+class PasswordChangeRequired(DomainError):
+    status = 403
+    code = "password_change_required"
+
+
+class TooManyAttempts(RetryLater):
+    status = 429
+    code = "too_many_attempts"
+    retry_after_seconds = 900
+
+
+class InvalidToken(BadRequest):
+    code = "invalid_token"
+
+
+class LoginService:
+    def __init__(self, customers: CustomerRepository, customer_service: CustomerService, mail: MailRepository,
+                 limiter: RateLimiter, enqueue: Callable[[dict[str, Any]], None] | None) -> None:
+        self._customers = customers
+        self._service = customer_service
+        self._mail = mail
+        self._limiter = limiter
+        self._enqueue = enqueue
+
+    # ---- staff -------------------------------------------------------------------------------------
+
+    def set_login(self, customer_id: str, request: LoginPut, actor: str) -> dict[str, Any]:
+        customer = self._customer(customer_id)
+        if request.username and customer.username and request.username != customer.username:
+            raise Invalid("the username cannot change once saved",
+                          fields=[field_error("username", f"is {customer.username!r} and cannot change")])
+        username = request.username or customer.username
+        if not username:
+            raise Invalid("a web login needs a username", fields=[field_error("username", "is required")])
+        problems = check_new_password(request.password, username, customer.email)
+        if problems:
+            raise Invalid("the password is not strong enough",
+                          fields=[field_error("password", p) for p in problems])
+        if not customer.username:
+            customer = self._service.change(customer, {"username": username}, actor, refuse_duplicates=False)
+        self._mail.set_password(customer.id, hash_password(request.password), False, actor)
+        return {"customer_id": customer.id, "username": username, "must_change_password": False}
+
+    def random_password(self, customer_id: str, actor: str) -> TemporaryPassword:
+        customer = self._customer(customer_id)
+        if not customer.username:
+            raise Conflict("the customer has no username yet: set a login first",
+                           fields=[field_error("username", "is not set")])
+        password = random_password()
+        self._mail.set_password(customer.id, hash_password(password), True, actor)
+        return TemporaryPassword(username=customer.username, temporary_password=password, must_change_password=True)
+
+    def staff_reset(self, customer_id: str, actor: str) -> dict[str, Any]:
+        customer = self._customer(customer_id)
+        if not customer.email:
+            raise Conflict("the customer has no email address", fields=[field_error("email", "is not set")])
+        self._queue({"kind": "reset", "customer_id": customer.id, "asked_by": actor})
+        return {"queued": True, "to": customer.email}
+
+    # ---- public --------------------------------------------------------------------------------------
+
+    def sign_in(self, request: LoginRequest, address: str) -> LoginAnswer:
+        username = request.username.lower()
+        if not (self._limiter.hit("login", username, *LOGIN_LIMIT)
+                and self._limiter.hit("login-address", address, *ADDRESS_LIMIT)):
+            raise TooManyAttempts("too many sign-in attempts; wait a few minutes and try again")
+        owner = self._customers.claim_owner("username", username)
+        customer = self._customers.get(owner) if owner else None
+        login = self._mail.login(customer.id) if customer else None
+        if customer is None or login is None:
+            verify_unknown(request.password)
+            raise InvalidCredentials("the username or password is not right")
+        if not verify_password(str(login["password_hash"]), request.password):
+            raise InvalidCredentials("the username or password is not right")
+        if customer.status not in MAY_SIGN_IN:
+            raise SignInRefused("this account cannot sign in; please contact us")
+        if login.get("must_change"):
+            if not request.new_password:
+                raise PasswordChangeRequired("the password is temporary: send new_password to set your own",
+                                             must_change_password=True)
+            self._check(request.new_password, customer, "new_password")
+            self._mail.set_password(customer.id, hash_password(request.new_password), False, "the customer")
+        return LoginAnswer(customer_id=customer.id, customer_number=customer.customer_number,
+                           name=customer.display_name)
+
+    def request_reset(self, request: ResetRequest, address: str) -> dict[str, str]:
+        """Queued the same way whether or not the account exists: the same answer, in comparable time."""
+        subject = (request.username or request.email or "").strip().lower()
+        if not (self._limiter.hit("reset", subject, *RESET_LIMIT)
+                and self._limiter.hit("reset-address", address, *RESET_ADDRESS_LIMIT)):
+            raise TooManyAttempts("too many reset requests; wait a while and try again")
+        by = "username" if request.username else "email"
+        self._queue({"kind": "reset", by: subject})
+        return {"message": RESET_ANSWER}
+
+    def confirm_reset(self, request: ResetConfirm) -> dict[str, str]:
+        hashed = token_hash(request.token)
+        owner = self._mail.token_owner(hashed)
+        customer = self._customers.get(owner) if owner else None
+        if customer is None:
+            raise InvalidToken("the link is not valid any more: ask for a new one")
+        self._check(request.new_password, customer, "new_password")
+        try:
+            self._mail.spend_token(hashed, customer.id, hash_password(request.new_password))
+        except TokenSpent:
+            raise InvalidToken("the link is not valid any more: ask for a new one") from None
+        return {"message": "Your password is set. You can sign in with it now."}
+
+    # ---- the mailer's side of a reset ----------------------------------------------------------------
+
+    def reset_mail(self, message: dict[str, Any], minutes: int) -> tuple[Customer, str] | None:
+        """The customer a queued reset is for, and a fresh token for the link; None when no account may get
+        one (unknown, without an email, or not allowed to sign in)."""
+        customer_id = message.get("customer_id")
+        if not customer_id and message.get("username"):
+            customer_id = self._customers.claim_owner("username", str(message["username"]))
+        if not customer_id and message.get("email"):
+            customer_id = self._customers.claim_owner("email", normalise_email(str(message["email"])))
+        customer = self._customers.get(str(customer_id)) if customer_id else None
+        if customer is None or not customer.email or customer.status not in MAY_SIGN_IN:
+            return None
+        token, hashed = new_token()
+        self._mail.put_token(hashed, customer.id, utcnow() + timedelta(minutes=minutes))
+        return customer, token
+
+    # ---- helpers ---------------------------------------------------------------------------------------
+
+    def _customer(self, customer_id: str) -> Customer:
+        customer = self._customers.get(customer_id)
+        if customer is None:
+            raise NotFound(f"customer {customer_id} does not exist")
+        return customer
+
+    def _check(self, password: str, customer: Customer, field: str) -> None:
+        problems = check_new_password(password, customer.username, customer.email)
+        if problems:
+            raise Invalid("the password is not strong enough", fields=[field_error(field, p) for p in problems])
+
+    def _queue(self, message: dict[str, Any]) -> None:
+        if self._enqueue is None:
+            raise DomainError("email is not available here")
+        self._enqueue(message)
+
+
+def queue_sender(sqs: Any, url: str) -> Callable[[dict[str, Any]], None]:
+    def send(message: dict[str, Any]) -> None:
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message))
+
+    return send
