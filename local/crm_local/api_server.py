@@ -109,6 +109,9 @@ class LocalApi:
         if method == "GET" and (parts.path in DOCS_PATHS or parts.path.startswith("/docs/")):
             self._docs(request, parts.path)
             return
+        if method == "GET" and (parts.path.startswith("/_local/outbox") or parts.path == "/reset-password"):
+            self._local_pages(request, parts.path)
+            return
         found = self.router.match(method, parts.path)
         if found is None or found == "method":
             status = HTTPStatus.NOT_FOUND if found is None else HTTPStatus.METHOD_NOT_ALLOWED
@@ -150,6 +153,47 @@ class LocalApi:
                 _write(request, 200, {"Content-Type": kinds[asset.suffix]}, asset.read_bytes())
             else:
                 _write(request, 404, {"Content-Type": "text/plain"}, b"not found")
+
+
+    def _local_pages(self, request: BaseHTTPRequestHandler, path: str) -> None:
+        """Local-only pages: the emails SES "sent" (``crm outbox`` reads them), and a stand-in for the
+        organisation's reset-password page that the reset email links to."""
+        from crm_local.outbox import sent_emails
+
+        if path == "/reset-password":
+            _write(request, 200, {"Content-Type": "text/html; charset=utf-8"}, RESET_PAGE.encode())
+            return
+        emails = sent_emails()
+        if path in ("/_local/outbox", "/_local/outbox/"):
+            listed = [{k: v for k, v in e.items() if k != "html"} | {"html_url": f"/_local/outbox/{n}.html"}
+                      for n, e in enumerate(emails)]
+            _write(request, 200, {"Content-Type": "application/json"}, json.dumps(listed, indent=2).encode())
+            return
+        name = path.rsplit("/", 1)[-1].removesuffix(".html")
+        if name.isdigit() and int(name) < len(emails):
+            _write(request, 200, {"Content-Type": "text/html; charset=utf-8"}, emails[int(name)]["html"].encode())
+        else:
+            _write(request, 404, {"Content-Type": "text/plain"}, b"no such email")
+
+
+RESET_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Choose a new password</title></head>
+<body style="font-family:sans-serif;max-width:30em;margin:3em auto">
+<h1>Choose a new password</h1>
+<p>(The local stack's stand-in for the organisation's page; it posts to POST /public/password-reset/confirm.)</p>
+<form id="f"><label>New password <input id="p" type="password" minlength="12" required></label>
+<button>Set password</button></form><p id="out" role="status"></p>
+<script>
+document.getElementById("f").onsubmit = async (e) => {
+  e.preventDefault();
+  const token = new URLSearchParams(location.search).get("token");
+  const r = await fetch("/public/password-reset/confirm", {method: "POST",
+    headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({token: token, new_password: document.getElementById("p").value})});
+  const body = await r.json();
+  document.getElementById("out").textContent = body.message || body.error.message;
+};
+</script></body></html>
+"""
 
 
 def _write(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:

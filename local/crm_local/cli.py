@@ -3,6 +3,7 @@
     crm serve [--host H] [--aws-port N] [--api-port N] [--no-demo]
     crm invoke FUNCTION [--event FILE|NAME] [--endpoint URL]
     crm import FILE [--dry-run] [--sheet NAME] [--api URL] [--user NAME] [--timeout SECONDS]
+    crm outbox [--api URL] [--last N] [--json]
     crm openapi
 """
 
@@ -55,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     imports.add_argument("--timeout", type=float, default=600, metavar="SECONDS",
                          help="how long to wait for the job to finish (default 600)")
 
+    outbox = commands.add_parser("outbox", help="show the emails SES sent on the running local stack")
+    outbox.add_argument("--api", default=f"http://{DEFAULT_HOST}:{DEFAULT_API_PORT}", help="the local API's URL")
+    outbox.add_argument("--last", type=int, default=10, help="how many of the newest to show (0: all)")
+    outbox.add_argument("--json", action="store_true", help="print them as JSON")
+
     commands.add_parser("openapi", help="print the API's OpenAPI document")
 
     args = parser.parse_args(argv)
@@ -62,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve_command(args.host, args.aws_port, args.api_port, demo=not args.no_demo)
     if args.command == "invoke":
         return invoke_command(args.function, args.event, args.endpoint)
+    if args.command == "outbox":
+        return outbox_command(args.api, args.last, args.json)
     if args.command == "import":
         from crm_local.import_client import run_import
 
@@ -165,6 +173,27 @@ def invoke_command(function: str, event_name: str | None, endpoint: str) -> int:
         print(f"crm invoke: {exc.args[0]}", file=sys.stderr)
         return 2
     print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def outbox_command(api: str, last: int, as_json: bool) -> int:
+    try:
+        with urllib.request.urlopen(f"{api.rstrip('/')}/_local/outbox", timeout=10) as answer:
+            emails: list[dict[str, Any]] = json.loads(answer.read())
+    except OSError as exc:
+        print(f"crm outbox: no local stack answers at {api} ({exc}); start it with `make run`", file=sys.stderr)
+        return 1
+    shown = emails[-last:] if last else emails
+    if as_json:
+        print(json.dumps(shown, indent=2))
+        return 0
+    if not shown:
+        print("(no email sent yet)")
+    for mail in shown:
+        print(f"To:      {mail['to']}\nSubject: {mail['subject']}")
+        for name, value in mail.get("headers", {}).items():
+            print(f"{name}: {value}")
+        print(f"HTML:    {api.rstrip('/')}{mail['html_url']}\n\n{mail['text'].strip()}\n{'-' * 72}")
     return 0
 
 
