@@ -18,10 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import accounting_sync
 import cold_start
 import export_rate
 import import_read
 import import_write
+import mail_render
+import nightly_refresh
 import search_reads
 from report import seconds
 
@@ -45,6 +48,12 @@ BENCHMARKS: dict[str, tuple[str, Callable[[argparse.Namespace], str]]] = {
                     lambda args: _printed(import_read.main, ["--quick"] if args.quick else [])),
     "import_write": ("Spreadsheet import into DynamoDB: items per customer and batch fill",
                      lambda args: _printed(import_write.main, ["--quick"] if args.quick else [])),
+    "mail_render": ("Mass email: personalised render rate and SQS messages per 100,000 recipients",
+                    lambda args: _printed(mail_render.main, ["--quick"] if args.quick else [])),
+    "nightly_refresh": ("Nightly balance refresh: items read at 10k and 100k customers with 1% changed",
+                        lambda args: nightly_refresh.run(quick=args.quick)),
+    "accounting_sync": ("Accounting sync of 10,000 new customers: requests and wall time",
+                        lambda args: accounting_sync.run(quick=args.quick)),
 }
 
 

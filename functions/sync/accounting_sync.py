@@ -24,7 +24,8 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records") or []
-    figures = accounting_sync().run(holder=context.aws_request_id)
+    figures = accounting_sync().run(holder=context.aws_request_id,
+                                    seconds_left=lambda: context.get_remaining_time_in_millis() / 1000)
     if figures is None:
         metrics.add_metric(name="SyncRunsSkipped", unit=MetricUnit.Count, value=1)
         logger.info("another sync run is under way")

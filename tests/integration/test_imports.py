@@ -371,3 +371,22 @@ def test_the_same_s3_event_at_the_same_time_imports_once(api: Call, aws: Templat
     done = job(api, started["id"])
     assert done["status"] == "completed" and done["counts"]["created"] == 20
     assert customer_count(api) == 20
+
+
+def test_a_chunk_delivered_again_after_it_was_counted_changes_nothing_and_revert_still_restores(
+        api: Call, aws: Template, drain: Drain, existing: list[dict[str, Any]]) -> None:
+    # Given an applied import that updated a customer
+    started = upload(api, messy_workbook())
+    drain()
+    before = job(api, started["id"])
+    # When its chunk is delivered once more (SQS delivers at least once)
+    boto3.client("sqs").send_message(QueueUrl=aws.queue_url("ImportQueue"),
+                                     MessageBody=json.dumps({"job_id": started["id"], "run": 1, "chunk": 0}))
+    drain()
+    # Then the job's counts and errors are as they were, and a revert still restores the updated customer
+    after = job(api, started["id"])
+    assert (after["counts"], after["errors"]) == (before["counts"], before["errors"])
+    api("POST", f"/imports/{started['id']}/revert")
+    drain()
+    assert job(api, started["id"])["revert_counts"]["restored"] == 1
+    assert api("GET", f"/customers/{existing[0]['id']}").body.get("phone") is None

@@ -14,7 +14,8 @@ Bucket keys (the bucket expires them; see template.yaml):
   a job, which gets one).
 - ``imports/<job id>/rows/<n>.jsonl.gz``: the rows of chunk n that passed their own rules, ready to apply.
 - ``imports/<job id>/rejected.jsonl.gz``: the rows refused while reading, with their cells and problems.
-- ``imports/<job id>/run-<r>/outcomes-<n>.jsonl.gz``: what run r did to each row of chunk n.
+- ``imports/<job id>/run-<r>/outcomes-<n>-<try>.jsonl.gz``: what a try of run r did to each row of chunk n;
+  the chunk's marker names the try that was counted (two tries at once never mix their outcomes).
 - ``imports/<job id>/report.xlsx``: the rejected rows in the uploader's columns, with an error column.
 """
 
@@ -57,8 +58,9 @@ def rejected_key(job_id: str) -> str:
     return f"imports/{job_id}/rejected.jsonl.gz"
 
 
-def outcomes_key(job_id: str, run: int, chunk: int) -> str:
-    return f"imports/{job_id}/run-{run}/outcomes-{chunk:05d}.jsonl.gz"
+def outcomes_key(job_id: str, run: int, chunk: int, attempt: str) -> str:
+    """Each try of a chunk writes its own outcomes; the chunk's marker names the one that was counted."""
+    return f"imports/{job_id}/run-{run}/outcomes-{chunk:05d}-{attempt}.jsonl.gz"
 
 
 def report_key(job_id: str) -> str:
@@ -152,7 +154,7 @@ class ImportJobRepository:
              ConditionExpression="attribute_exists(PK)",
              ExpressionAttributeValues=to_item({":none": [], ":one": [attempt.model_dump(mode="json")]}))
 
-    def chunk_done(self, job_id: str, run: int, chunk: int, counts: dict[str, int], rows: int,
+    def chunk_done(self, job_id: str, run: int, chunk: int, counts: dict[str, int], rows: int, outcomes: str,
                    counts_field: str = "counts", rows_field: str = "rows_done") -> bool:
         """Add a chunk's counts to the job once: False if this chunk of this run was counted already."""
         names = {"#run": "run", "#c": counts_field, "#rows": rows_field, "#chunks": "chunks_done"}
@@ -162,7 +164,7 @@ class ImportJobRepository:
             names[f"#k{n}"] = name
             values[f":k{n}"] = count
             adds.append(f"#c.#k{n} :k{n}")
-        marker = {"PK": job_pk(job_id), "SK": f"CHUNK#{run:03d}#{chunk:05d}",
+        marker = {"PK": job_pk(job_id), "SK": f"CHUNK#{run:03d}#{chunk:05d}", "outcomes": outcomes,
                   "expiration": int((utcnow() + timedelta(days=KEEP_DAYS)).timestamp())}
         try:
             transact(self._ddb, [
@@ -203,11 +205,12 @@ class ImportJobRepository:
             return self.numbers(job_id, run, chunk) or numbers
         return numbers
 
-    def chunk_markers(self, job_id: str, run: int) -> set[int]:
+    def chunk_markers(self, job_id: str, run: int) -> dict[int, str]:
+        """The chunks of a run counted so far, and the outcomes file each counted try wrote."""
         items = query_all(self._ddb, TableName=self._table, KeyConditionExpression="PK = :pk AND begins_with(SK, :c)",
                           ExpressionAttributeValues={":pk": {"S": job_pk(job_id)}, ":c": {"S": f"CHUNK#{run:03d}#"}},
-                          ProjectionExpression="SK")
-        return {int(i["SK"]["S"].rsplit("#", 1)[1]) for i in items}
+                          ProjectionExpression="SK, outcomes")
+        return {int(i["SK"]["S"].rsplit("#", 1)[1]): i["outcomes"]["S"] for i in items}
 
 
 _KEYS = ("PK", "SK", "GSI1PK", "GSI1SK", "expiration")

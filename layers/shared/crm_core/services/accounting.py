@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from crm_core.accounting import Account, AccountCustomer, AccountsAdapter, AccountsError, AccountsUnavailable
@@ -30,6 +31,7 @@ from crm_core.models.accounting import AccountingChoice, AccountingView, Candida
 from crm_core.models.customer import Customer
 
 STOP_AFTER_UNAVAILABLE = 5
+SAVE_RESERVE = 120.0  # seconds kept to write the package's file and every state before the function's time is up
 
 
 @dataclass
@@ -99,16 +101,17 @@ class AccountingSync:
 
     # ---- the run -----------------------------------------------------------------------------------
 
-    def run(self, holder: str) -> dict[str, int] | None:
-        """Sync every marked customer; the figures, or None when another run holds the lease."""
+    def run(self, holder: str, seconds_left: Callable[[], float] | None = None) -> dict[str, int] | None:
+        """Sync every marked customer; the figures, or None when another run holds the lease. With
+        ``seconds_left``, the run stops in time to write what it did (the rest stays marked for the next)."""
         if not self._runs.take_lease(self.JOB, holder, self._lease):
             return None
         try:
-            return self._run()
+            return self._run(seconds_left or (lambda: float("inf")))
         finally:
             self._runs.release_lease(self.JOB, holder)
 
-    def _run(self) -> dict[str, int]:
+    def _run(self, seconds_left: Callable[[], float]) -> dict[str, int]:
         adapter = self._adapter()
         figures: Counter[str] = Counter()
         done: list[tuple[Pending, dict[str, Any], str | None]] = []
@@ -118,6 +121,9 @@ class AccountingSync:
             customers = self._customers.get_many(ids)
             states = self._accounting.states(ids)
             for customer_id, marked_at in page:
+                if seconds_left() < SAVE_RESERVE:
+                    figures["stopped_for_time"] = 1
+                    break
                 customer = customers.get(customer_id)
                 if customer is None or customer.status == "merged":
                     self._accounting.clear(customer_id, marked_at)
@@ -137,7 +143,7 @@ class AccountingSync:
                 if unavailable >= STOP_AFTER_UNAVAILABLE:
                     figures["stopped_early"] = 1
                     break
-            if figures["stopped_early"]:
+            if figures["stopped_early"] or figures["stopped_for_time"]:
                 break
         adapter.flush()  # a file-based package gets its file before any customer is said to be synced
         for item, state, claim in done:
@@ -199,7 +205,10 @@ class AccountingSync:
             states = self._accounting.states(list(owners.values()))
             for ref, customer_id in owners.items():
                 amount = str(balances[ref])
-                if customer_id in states and states[customer_id].get("package_balance") != amount:
+                known = states.get(customer_id, {}).get("package_balance")
+                if known is None and Decimal(amount) == 0:
+                    continue  # a new account owes nothing: nothing to show yet, nothing to write
+                if customer_id in states and known != amount:
                     self._accounting.set_balance(customer_id, amount, at)
                     written += 1
         return written

@@ -311,13 +311,15 @@ class ImportService:
                 self._finish(job)
             return "started"
         try:
+            attempt = new_id()[-10:]
+            written = outcomes_key(job_id, run, chunk, attempt)
             if job.status == "reverting":
-                counts, rows = self._revert_chunk(job, chunk)
-                counted = self._jobs.chunk_done(job_id, run, chunk, counts, rows, counts_field="revert_counts",
-                                                rows_field="revert_rows_done")
+                counts, rows = self._revert_chunk(job, chunk, written)
+                counted = self._jobs.chunk_done(job_id, run, chunk, counts, rows, written,
+                                                counts_field="revert_counts", rows_field="revert_rows_done")
             else:
-                counts, rows = self._apply_chunk(job, chunk)
-                counted = self._jobs.chunk_done(job_id, run, chunk, counts, rows)
+                counts, rows = self._apply_chunk(job, chunk, written)
+                counted = self._jobs.chunk_done(job_id, run, chunk, counts, rows, written)
         except JobMoved:
             return "stale"
         except Exception as failure:
@@ -330,7 +332,7 @@ class ImportService:
             self._finish(current)  # also when a try died while finishing: its redelivery finishes
         return "applied" if counted else "already counted"
 
-    def _apply_chunk(self, job: ImportJob, chunk: int) -> tuple[dict[str, int], int]:
+    def _apply_chunk(self, job: ImportJob, chunk: int, written: str) -> tuple[dict[str, int], int]:
         rows = list(self._files.lines(rows_key(job.id, chunk)))
         titles = self._titles(job)
         kept = None if job.dry_run else self._jobs.numbers(job.id, job.run, chunk)
@@ -348,7 +350,7 @@ class ImportService:
             if d.outcome == "rejected":
                 record.update(_rejected(d.row["row"], d.problems, titles, d.row["cells"]))
             records.append(record)
-        self._files.put_lines(outcomes_key(job.id, job.run, chunk), records)
+        self._files.put_lines(written, records)
         return counts, len(rows)
 
     def _decide(self, job: ImportJob, rows: list[dict[str, Any]], retry: bool) -> list[Decision]:
@@ -454,11 +456,12 @@ class ImportService:
 
     # ---- step 4: revert --------------------------------------------------------------------------------
 
-    def _revert_chunk(self, job: ImportJob, chunk: int) -> tuple[dict[str, int], int]:
+    def _revert_chunk(self, job: ImportJob, chunk: int, written: str) -> tuple[dict[str, int], int]:
         applied = job.applied_run or 0
         counts = {"removed": 0, "restored": 0, "kept": 0}
         records = []
-        outcomes = [o for o in self._files.lines(outcomes_key(job.id, applied, chunk))
+        applied_outcomes = self._jobs.chunk_markers(job.id, applied).get(chunk)
+        outcomes = [o for o in (self._files.lines(applied_outcomes) if applied_outcomes else iter(()))
                     if o["outcome"] in ("created", "updated") and o.get("customer_id")]
         current = self._customers.get_many([o["customer_id"] for o in outcomes])
         for outcome in outcomes:
@@ -467,7 +470,7 @@ class ImportService:
             if reason:
                 records.append({"row": outcome["row"], "outcome": "kept",
                                 "errors": [{"row": outcome["row"], "column": None, "reason": reason}]})
-        self._files.put_lines(outcomes_key(job.id, job.run, chunk), records)
+        self._files.put_lines(written, records)
         return counts, len(outcomes)
 
     def _revert_one(self, outcome: dict[str, Any], customer: Customer | None, job: ImportJob) -> tuple[str, str | None]:
@@ -529,8 +532,8 @@ class ImportService:
         """Gather the run's rejected rows (first errors, report workbook) and set the final status."""
         reverting = job.status == "reverting"
         sources: list[Iterator[dict[str, Any]]] = [
-            (o for o in self._files.lines(outcomes_key(job.id, job.run, n)) if o["outcome"] in ("rejected", "kept"))
-            for n in range(job.chunks_total)]
+            (o for o in self._files.lines(key) if o["outcome"] in ("rejected", "kept"))
+            for _, key in sorted(self._jobs.chunk_markers(job.id, job.run).items())]
         if not reverting and job.rejected_reading:
             sources.append(self._files.lines(rejected_key(job.id)))
         rejected = heapq.merge(*sources, key=lambda r: int(r["row"]))
