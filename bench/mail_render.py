@@ -42,7 +42,7 @@ sys.path[:0] = [str(ROOT / "layers" / "shared")]
 import jinja2  # noqa: E402
 
 from crm_core.mail import RECIPIENTS_PER_MESSAGE  # noqa: E402
-from crm_core.mail.render import StaffTemplate, placeholders  # noqa: E402
+from crm_core.mail.render import Rendered, StaffTemplate, placeholders  # noqa: E402
 from crm_core.mail.unsubscribe import UnsubscribeSigner  # noqa: E402
 
 POOL = 1_000
@@ -131,6 +131,35 @@ def measure(subjects: list[tuple[str, Subject]], n: int, rounds: int = 5) -> dic
     return {name: per_round * rounds / seconds for name, seconds in spent.items()}
 
 
+class _InstantSes:
+    """An SES client that answers at once: what is left is the sender's own pacing."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def send_email(self, **_: object) -> dict[str, str]:
+        self.calls += 1
+        return {"MessageId": f"m{self.calls}"}
+
+
+def pacing(sample: Rendered, quick: bool) -> None:
+    """The sender's wall time at a configured rate, beside the time that rate allows (same run)."""
+    from crm_core.dal.ses import SesMail
+
+    print("\nSending pace (SesMail against an SES that answers at once; the configured rate decides):")
+    print(f"{'rate (emails/s)':>16} {'emails':>7} {'seconds':>8} {'emails / rate':>14} {'ratio':>6}")
+    for rate, count in ((50.0, 50 if quick else 200), (200.0, 200 if quick else 600)):
+        ses = _InstantSes()
+        sender = SesMail(ses, "News <news@example.org>", rate)
+        began = time.perf_counter()
+        for n in range(count):
+            sender.send(f"person{n}@example.org", sample.subject, sample.text, sample.html, sample.headers)
+        took = time.perf_counter() - began
+        allowed = (count - 1) / rate  # the first goes at once, then one every 1/rate seconds
+        print(f"{rate:>16,.0f} {count:>7,} {took:>8.2f} {allowed:>14.2f} {took / allowed:>6.2f}")
+    print("sending time follows the configured rate: ratio ≈ 1.00 (a little above: building each MIME message)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 recipients instead of 100,000")
@@ -198,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
           f"of SQS's 256 KiB")
     batch_ms = RECIPIENTS_PER_MESSAGE / rates["ours + token"] * 1000
     print(f"rendering one message's batch (ours + token): {batch_ms:.1f} ms")
+    pacing(sample, quick=args.quick)
     return 0
 
 
