@@ -176,3 +176,18 @@ def test_sage50_gets_one_import_file_and_balances_come_back(api: Call, aws: Temp
                        f"0.00\r\n".encode())
     assert sync()["balances_read"] == 1  # John owes 120.50; Ada's new account owes nothing yet
     assert accounting(api, john)["package_balance"] == "120.50"
+
+
+def test_an_account_whose_customer_was_deleted_links_to_the_customer_created_again(
+        api: Call, accounts: FakeAccountsServer, sync: Any) -> None:
+    # Given a customer synced to the package, then deleted
+    first = person(api, "Re", "Turner", email="re.turner@example.org")
+    sync()
+    ref = accounting(api, first)["account_ref"]
+    assert api("DELETE", f"/customers/{first['id']}").status == 204
+    # When the same person is added again and synced
+    again = person(api, "Re", "Turner", email="re.turner@example.org")
+    assert sync()["linked"] == 1
+    # Then the new record links to the same account: no duplicate, not held
+    state = accounting(api, again)
+    assert (state["state"], state["account_ref"]) == ("synced", ref) and accounts.created == 1

@@ -88,7 +88,7 @@ class AccountingRepository:
         return "Item" in answer
 
     def save(self, customer_id: str, state: dict[str, Any], marked_at: str | None, adapter: str,
-             claim_ref: str | None) -> bool:
+             claim_ref: str | None, take_over_from: str | None = None) -> bool:
         """Store the state (and claim the linked account) and clear the marker if it is still the one read.
         False when the marker was put again meanwhile (the customer changed during the sync): it stays, and
         the next run syncs again. Raises ``RefTaken`` when another customer holds that account."""
@@ -97,10 +97,12 @@ class AccountingRepository:
             ("state", put_action(self._table, {**state, "PK": pk, "SK": STATE}))]
         if claim_ref:
             claim = ref_claim(adapter, claim_ref)
+            # the claim is this customer's, or free, or held by a deleted or merged customer being taken over
+            condition = "attribute_not_exists(PK) OR customer_id = :me" + (" OR customer_id = :old"
+                                                                           if take_over_from else "")
+            values = {":me": {"S": customer_id}, **({":old": {"S": take_over_from}} if take_over_from else {})}
             actions.append(("ref", put_action(self._table, {"PK": claim["PK"]["S"], "SK": "CLAIM",
-                                                            "customer_id": customer_id},
-                                              "attribute_not_exists(PK) OR customer_id = :me",
-                                              values={":me": {"S": customer_id}})))
+                                                            "customer_id": customer_id}, condition, values=values)))
         if marked_at is not None:
             actions.append(("marker", {"Delete": {"TableName": self._table, "Key": key(pk, MARKER),
                                                   "ConditionExpression": "#at = :at",
@@ -112,7 +114,7 @@ class AccountingRepository:
             if failed.tag == "ref" and claim_ref:
                 raise RefTaken(self.ref_owner(adapter, claim_ref)) from failed
             if failed.tag == "marker":
-                self.save(customer_id, state, None, adapter, claim_ref)
+                self.save(customer_id, state, None, adapter, claim_ref, take_over_from)
                 return False
             raise
         return True

@@ -174,6 +174,8 @@ class AccountingSync:
         if candidates:
             ref = candidates[0].ref
             owner = self._accounting.ref_owner(self._adapter_name, ref)
+            if owner not in (None, c.id) and self._released(owner):
+                owner = None  # its customer was deleted or merged: the account is free to link again
             if owner not in (None, c.id):
                 return {**_base(state), "state": "held", "reason": f"the matching account {ref} is linked to "
                         f"another customer ({owner})", "candidates": [_candidate(candidates[0])]}, None
@@ -182,11 +184,21 @@ class AccountingSync:
         account = adapter.create(account_customer(c, None), create_key)
         return _synced(state, account.ref, "created"), account.ref
 
+    def _released(self, owner: str | None) -> bool:
+        found = self._customers.get(owner) if owner else None
+        return found is None or found.status == "merged"
+
     def _save(self, item: Pending, state: dict[str, Any], claim: str | None) -> str:
         keep_marked = state["state"] == "error"  # tried again next run
         try:
-            self._accounting.save(item.customer.id, state, None if keep_marked else item.marked_at,
-                                  self._adapter_name, claim)
+            try:
+                self._accounting.save(item.customer.id, state, None if keep_marked else item.marked_at,
+                                      self._adapter_name, claim)
+            except RefTaken as held_by:
+                if not (claim and self._released(held_by.owner)):
+                    raise
+                self._accounting.save(item.customer.id, state, None if keep_marked else item.marked_at,
+                                      self._adapter_name, claim, take_over_from=held_by.owner)
         except RefTaken as taken:
             state = {**_base(item.state), "state": "held", "reason": f"account {claim} is linked to another "
                      f"customer ({taken.owner})"}
