@@ -9,15 +9,10 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from accounting_routes import router as accounting_router
 from crm_core.http import register_error_handlers
 from customers_routes import router as customers_router
 from export_routes import router as export_router
-from import_routes import router as import_router
-from login_routes import router as login_router
-from mailing_routes import router as mailing_router
 from merge_routes import router as merge_router
-from money_routes import router as money_router
 from records_routes import router as records_router
 from staff_routes import router as staff_router
 
@@ -29,11 +24,6 @@ app.include_router(records_router)
 app.include_router(merge_router)
 app.include_router(staff_router)
 app.include_router(export_router)
-app.include_router(import_router)
-app.include_router(money_router)
-app.include_router(accounting_router)
-app.include_router(login_router)
-app.include_router(mailing_router)
 register_error_handlers(app, logger)
 
 

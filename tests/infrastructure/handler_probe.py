@@ -60,8 +60,19 @@ def main() -> None:
         "routes": routes,
         "settings_error": settings_error,
         "foreign_modules": foreign,
-        "loads_customer_repository": "crm_core.dal.customers" in sys.modules,
+        # at import, or on first use through the wiring (handlers may import services lazily)
+        "loads_customer_repository": "crm_core.dal.customers" in sys.modules or _wires_services(code_uri),
     }))
+
+
+def _wires_services(code_uri: str) -> bool:
+    """Whether a module of the function's own code, as imported, builds services from ``crm_core.wiring``."""
+    folder = Path(code_uri).resolve()
+    for loaded in list(sys.modules.values()):
+        file = getattr(loaded, "__file__", None)
+        if file and Path(file).resolve().is_relative_to(folder) and "crm_core.wiring" in Path(file).read_text():
+            return True
+    return False
 
 
 if __name__ == "__main__":

@@ -36,10 +36,10 @@ def _route_for(template: Template, method: str, path: str) -> tuple[str, str, di
 @pytest.fixture
 def api(aws: Template, context: Any) -> Iterator[Call]:
     """``api("POST", "/customers", body={...})`` → the function's answer, routed as template.yaml routes it."""
-    import customers_api
-    import public_api
+    import importlib
 
-    handlers = {"CustomersApiFunction": customers_api.handler, "PublicApiFunction": public_api.handler}
+    handlers = {name: getattr(importlib.import_module(f.module), f.attribute)
+                for name, f in aws.functions().items() if f.code_uri.name == "customers"}
 
     def call(method: str, path: str, body: Any = None, query: dict[str, Any] | None = None,
              user: str = "test-staff", headers: dict[str, str] | None = None,
