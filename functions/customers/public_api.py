@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from crm_core.http import caller_address, json_response, register_error_handlers
+from api_app import api_function
+from crm_core.http import caller_address, json_response
 from crm_core.models.mail import LoginAnswer, LoginRequest, ResetConfirm, ResetRequest
 
-logger = Logger()
-tracer = Tracer()
-app = APIGatewayRestResolver(enable_validation=True)
-register_error_handlers(app, logger)
+app, handler = api_function()
 
 
 class Health(BaseModel):
@@ -65,9 +60,3 @@ def unsubscribe_one_click(token: Annotated[str, Query(min_length=10, max_length=
     from crm_core.wiring import mailing_service
 
     return mailing_service().unsubscribe(token)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
