@@ -1,4 +1,5 @@
-"""Builds services from configuration, once per execution environment (lazily, not at import)."""
+"""Builds services from configuration, once per execution environment (lazily, not at import: a function
+pays at cold start only for what it imports, and imports a service's modules when it first uses it)."""
 
 from __future__ import annotations
 
@@ -10,30 +11,28 @@ from crm_core.aws import client
 from crm_core.config import get_settings
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
-from crm_core.dal.merge import MergeRepository
-from crm_core.dal.money import MoneyRepository
-from crm_core.dal.points import PointsRepository
-from crm_core.dal.records import RecordRepository
-from crm_core.dal.staff import StaffPreferencesRepository
-from crm_core.services.customers import CustomerService, Paging
-from crm_core.services.merge import MergeService
-from crm_core.services.money import MoneyService, NightlyRefresh
-from crm_core.services.points import PointsService
-from crm_core.services.records import RecordService
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from crm_core.accounting import AccountsAdapter
+    from crm_core.dal.staff import StaffPreferencesRepository
     from crm_core.services.accounting import AccountingSync
+    from crm_core.services.customers import CustomerService
     from crm_core.services.exports import ExportService
     from crm_core.services.imports import ImportService
     from crm_core.services.login import LoginService
     from crm_core.services.mailings import MailingService
+    from crm_core.services.merge import MergeService
+    from crm_core.services.money import MoneyService, NightlyRefresh
+    from crm_core.services.points import PointsService
+    from crm_core.services.records import RecordService
 
 
 @lru_cache(maxsize=1)
 def customer_service() -> CustomerService:
+    from crm_core.services.customers import CustomerService, Paging
+
     settings = get_settings()
     return CustomerService(
         CustomerRepository(client("dynamodb"), settings.table_name),
@@ -44,6 +43,9 @@ def customer_service() -> CustomerService:
 
 @lru_cache(maxsize=1)
 def record_service() -> RecordService:
+    from crm_core.dal.records import RecordRepository
+    from crm_core.services.records import RecordService
+
     settings = get_settings()
     ddb = client("dynamodb")
     return RecordService(CustomerRepository(ddb, settings.table_name), RecordRepository(ddb, settings.table_name))
@@ -51,6 +53,9 @@ def record_service() -> RecordService:
 
 @lru_cache(maxsize=1)
 def points_service() -> PointsService:
+    from crm_core.dal.points import PointsRepository
+    from crm_core.services.points import PointsService
+
     settings = get_settings()
     ddb = client("dynamodb")
     return PointsService(CustomerRepository(ddb, settings.table_name), PointsRepository(ddb, settings.table_name),
@@ -59,6 +64,8 @@ def points_service() -> PointsService:
 
 @lru_cache(maxsize=1)
 def staff_preferences() -> StaffPreferencesRepository:
+    from crm_core.dal.staff import StaffPreferencesRepository
+
     return StaffPreferencesRepository(client("dynamodb"), get_settings().table_name)
 
 
@@ -117,6 +124,9 @@ def upload_idempotency() -> DynamoDBPersistenceLayer:
 
 @lru_cache(maxsize=1)
 def money_service() -> MoneyService:
+    from crm_core.dal.money import MoneyRepository
+    from crm_core.services.money import MoneyService
+
     settings = get_settings()
     ddb = client("dynamodb")
     return MoneyService(CustomerRepository(ddb, settings.table_name), MoneyRepository(ddb, settings.table_name),
@@ -125,7 +135,9 @@ def money_service() -> MoneyService:
 
 @lru_cache(maxsize=1)
 def nightly_refresh() -> NightlyRefresh:
+    from crm_core.dal.money import MoneyRepository
     from crm_core.dal.runs import RunRepository
+    from crm_core.services.money import NightlyRefresh
 
     settings = get_settings()
     ddb = client("dynamodb")
@@ -231,6 +243,10 @@ def _one(make: Callable[[], Any]) -> Callable[[], Any]:
 
 @lru_cache(maxsize=1)
 def merge_service() -> MergeService:
+    from crm_core.dal.merge import MergeRepository
+    from crm_core.dal.points import PointsRepository
+    from crm_core.services.merge import MergeService
+
     settings = get_settings()
     ddb = client("dynamodb")
     return MergeService(CustomerRepository(ddb, settings.table_name), MergeRepository(ddb, settings.table_name),
