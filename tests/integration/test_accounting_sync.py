@@ -191,3 +191,22 @@ def test_an_account_whose_customer_was_deleted_links_to_the_customer_created_aga
     # Then the new record links to the same account: no duplicate, not held
     state = accounting(api, again)
     assert (state["state"], state["account_ref"]) == ("synced", ref) and accounts.created == 1
+
+
+def test_a_sage_reference_already_linked_here_is_not_given_again(api: Call, aws: Template, sync: Any) -> None:
+    # Given Ada synced to Sage (LOVELA01 in an outbox file staff have not imported), and an accounts list
+    # exported from Sage before that import, so the list does not have LOVELA01 yet
+    first = person(api, "Ada", "Lovelace", email="ada.one@example.org")
+    sync()
+    ref = accounting(api, first)["account_ref"]
+    s3 = boto3.client("s3")
+    bucket = aws.buckets()["AccountingBucket"]
+    for stored in s3.list_objects_v2(Bucket=bucket, Prefix="accounting/sage50/outbox/")["Contents"]:
+        s3.delete_object(Bucket=bucket, Key=stored["Key"])  # filed away by staff, not imported yet
+    s3.put_object(Bucket=bucket, Key="accounting/sage50/inbox/accounts.csv",
+                  Body=b"Account Reference,Account Name,Post Code,E-mail\r\n")
+    # When another Ada Lovelace is synced
+    second = person(api, "Ada", "Lovelace", email="ada.two@example.org", confirm_duplicate=True)
+    sync()
+    # Then she gets another reference
+    assert accounting(api, second)["account_ref"] not in (None, ref)

@@ -161,7 +161,11 @@ def accounts_adapter() -> AccountsAdapter:
 
     if not settings.accounting_bucket:
         raise ConfigurationError("ACCOUNTING_BUCKET is needed for the Sage 50 adapter")
-    return Sage50Accounts(client("s3"), settings.accounting_bucket)
+    from crm_core.dal.accounting import AccountingRepository
+
+    claims = AccountingRepository(client("dynamodb"), settings.table_name)
+    return Sage50Accounts(client("s3"), settings.accounting_bucket,
+                          taken=lambda ref: claims.ref_owner("sage50", ref) is not None)
 
 
 @lru_cache(maxsize=1)

@@ -174,7 +174,10 @@ class Sage50Accounts:
     name: str = "sage50"
 
     def __init__(self, s3: Any, bucket: str, prefix: str = DEFAULT_PREFIX,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, taken: Callable[[str], bool] | None = None) -> None:
+        """``taken`` says whether a reference is already linked to a customer on our side (the sync's claims),
+        so a new one never repeats a reference Sage may not have in the files yet."""
+        self._taken = taken
         self._s3 = s3
         self.bucket = bucket
         self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
@@ -288,7 +291,7 @@ class Sage50Accounts:
             first = self._next.get((stem, digits), 1)
             for number in range(first, 10 ** digits):
                 ref = f"{stem}{number:0{digits}d}"
-                if ref not in known:
+                if ref not in known and not (self._taken and self._taken(ref)):
                     self._next[(stem, digits)] = number + 1
                     known.add(ref)
                     return ref
