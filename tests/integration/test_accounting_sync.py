@@ -210,3 +210,25 @@ def test_a_sage_reference_already_linked_here_is_not_given_again(api: Call, aws:
     sync()
     # Then she gets another reference
     assert accounting(api, second)["account_ref"] not in (None, ref)
+
+
+def test_a_staff_choice_made_while_a_run_handles_the_customer_is_kept(
+        api: Call, accounts: FakeAccountsServer, sync: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crm_core.services.accounting import AccountingSync
+
+    accounts.seed("JONES01", "Jo Jones", email="jo@example.org")
+    accounts.seed("JONES02", "Jo Jones", postcode="LS1 4AP")
+    jo = person(api, "Jo", "Jones", email="jo@example.org", address={"postcode": "LS1 4AP"})
+    real = AccountingSync._sync_one
+
+    def staff_choose_meanwhile(self: AccountingSync, item: Any, adapter: Any) -> Any:
+        answer = real(self, item, adapter)  # held: two candidates
+        assert api("PUT", f"/customers/{jo['id']}/accounting", body={"account_ref": "JONES02"}).status == 200
+        return answer
+
+    monkeypatch.setattr(AccountingSync, "_sync_one", staff_choose_meanwhile)
+    assert sync()["changed_meanwhile"] == 1
+    monkeypatch.setattr(AccountingSync, "_sync_one", real)
+    assert accounting(api, jo)["pending"] is True  # the choice stands, and asks for a sync
+    sync()
+    assert (accounting(api, jo)["state"], accounting(api, jo)["account_ref"]) == ("synced", "JONES02")

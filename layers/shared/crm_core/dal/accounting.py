@@ -36,6 +36,10 @@ def ref_claim(adapter: str, ref: str) -> dict[str, Any]:
     return key(f"ACCTREF#{adapter}#{ref}", "CLAIM")
 
 
+class StateMoved(Exception):
+    """The sync state changed since it was read (staff chose an account meanwhile)."""
+
+
 class RefTaken(Exception):
     def __init__(self, owner: str | None) -> None:
         super().__init__(f"linked to customer {owner}")
@@ -88,13 +92,17 @@ class AccountingRepository:
         return "Item" in answer
 
     def save(self, customer_id: str, state: dict[str, Any], marked_at: str | None, adapter: str,
-             claim_ref: str | None, take_over_from: str | None = None) -> bool:
+             claim_ref: str | None, take_over_from: str | None = None, expected_rev: int | None = None) -> bool:
         """Store the state (and claim the linked account) and clear the marker if it is still the one read.
         False when the marker was put again meanwhile (the customer changed during the sync): it stays, and
         the next run syncs again. Raises ``RefTaken`` when another customer holds that account."""
         pk = customer_pk(customer_id)
+        # the state is written only over the revision it was worked out from: a staff choice made meanwhile wins
+        rev = int(expected_rev or 0)
+        condition = "attribute_not_exists(PK) OR #rev = :rev" if not rev else "#rev = :rev"
         actions: list[tuple[str, dict[str, Any]]] = [
-            ("state", put_action(self._table, {**state, "PK": pk, "SK": STATE}))]
+            ("state", put_action(self._table, {**state, "rev": rev + 1, "PK": pk, "SK": STATE}, condition,
+                                 names={"#rev": "rev"}, values={":rev": {"N": str(rev)}}))]
         if claim_ref:
             claim = ref_claim(adapter, claim_ref)
             # the claim is this customer's, or free, or held by a deleted or merged customer being taken over
@@ -114,8 +122,10 @@ class AccountingRepository:
             if failed.tag == "ref" and claim_ref:
                 raise RefTaken(self.ref_owner(adapter, claim_ref)) from failed
             if failed.tag == "marker":
-                self.save(customer_id, state, None, adapter, claim_ref, take_over_from)
+                self.save(customer_id, state, None, adapter, claim_ref, take_over_from, expected_rev)
                 return False
+            if failed.tag == "state":
+                raise StateMoved() from failed
             raise
         return True
 

@@ -23,10 +23,10 @@ from typing import Any
 
 from crm_core.accounting import Account, AccountCustomer, AccountsAdapter, AccountsError, AccountsUnavailable
 from crm_core.clock import iso, utcnow
-from crm_core.dal.accounting import AccountingRepository, RefTaken
+from crm_core.dal.accounting import AccountingRepository, RefTaken, StateMoved
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.runs import RunRepository
-from crm_core.errors import Invalid, NotFound, field_error
+from crm_core.errors import Conflict, Invalid, NotFound, field_error
 from crm_core.models.accounting import AccountingChoice, AccountingView, Candidate, SyncRequested
 from crm_core.models.customer import Customer
 
@@ -92,10 +92,14 @@ class AccountingSync:
         """Staff settle a held customer: link the account they chose, or open a new one."""
         if self._customers.get(customer_id) is None:
             raise NotFound(f"customer {customer_id} does not exist")
-        state = self._accounting.state(customer_id) or {"state": "pending"}
+        current = self._accounting.state(customer_id) or {"state": "pending"}
+        state = {k: v for k, v in current.items() if k not in ("PK", "SK", "rev")}
         state.update(chosen_ref=choice.account_ref, create_new=choice.create_new, chosen_by=actor)
-        self._accounting.save(customer_id, {k: v for k, v in state.items() if k not in ("PK", "SK")}, None,
-                              self._adapter_name, None)
+        try:
+            self._accounting.save(customer_id, state, None, self._adapter_name, None,
+                                  expected_rev=current.get("rev"))
+        except StateMoved:
+            raise Conflict("the accounting state changed meanwhile; look again and choose") from None
         self._accounting.mark([customer_id])
         return self.view(customer_id)
 
@@ -190,19 +194,23 @@ class AccountingSync:
 
     def _save(self, item: Pending, state: dict[str, Any], claim: str | None) -> str:
         keep_marked = state["state"] == "error"  # tried again next run
+        rev = item.state.get("rev")
         try:
             try:
                 self._accounting.save(item.customer.id, state, None if keep_marked else item.marked_at,
-                                      self._adapter_name, claim)
+                                      self._adapter_name, claim, expected_rev=rev)
             except RefTaken as held_by:
                 if not (claim and self._released(held_by.owner)):
                     raise
                 self._accounting.save(item.customer.id, state, None if keep_marked else item.marked_at,
-                                      self._adapter_name, claim, take_over_from=held_by.owner)
+                                      self._adapter_name, claim, take_over_from=held_by.owner, expected_rev=rev)
         except RefTaken as taken:
             state = {**_base(item.state), "state": "held", "reason": f"account {claim} is linked to another "
                      f"customer ({taken.owner})"}
-            self._accounting.save(item.customer.id, state, item.marked_at, self._adapter_name, None)
+            self._accounting.save(item.customer.id, state, item.marked_at, self._adapter_name, None,
+                                  expected_rev=rev)
+        except StateMoved:
+            return "changed_meanwhile"  # staff chose meanwhile; their choice stands and the next run uses it
         return str(state.get("outcome") or state["state"])
 
     def _read_balances(self, adapter: AccountsAdapter) -> int:
