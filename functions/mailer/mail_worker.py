@@ -2,9 +2,10 @@
 mailings paused because the SES quota ran out.
 
 Messages: ``{"kind": "plan", "mailing_id"}`` (the audience into recipients and send batches), ``{"kind":
-"send", "mailing_id", "ids"}`` (one batch), ``{"kind": "reset", …}`` (a password-reset email). One at a
-time (reserved concurrency 1), so the sending rate is the configured one. A batch SES kept throttling is
-reported back (``batchItemFailures``) and retried; its recipients went back to pending first.
+"send", "mailing_id", "ids"}`` (one batch), ``{"kind": "reset", …}`` (a password-reset email). One message
+at a time, at most two functions at once (the event source's MaximumConcurrency), each at its share of the
+configured rate. A batch SES kept throttling is reported back (``batchItemFailures``) and retried; its
+recipients went back to pending first.
 """
 
 from __future__ import annotations
