@@ -39,7 +39,7 @@ from crm_core.services.customers import CustomerService
 from crm_core.text import normalise_email
 
 MAY_SIGN_IN = ("active", "enrolled")
-LOGIN_LIMIT = (5, 15 * 60)  # attempts per username per 15 minutes
+LOGIN_LIMIT = (5, 15 * 60)  # failed attempts per username per 15 minutes
 ADDRESS_LIMIT = (30, 15 * 60)  # attempts per caller address per 15 minutes
 RESET_LIMIT = (3, 60 * 60)  # reset requests per account name per hour
 RESET_ADDRESS_LIMIT = (20, 60 * 60)
@@ -119,7 +119,9 @@ class LoginService:
 
     def sign_in(self, request: LoginRequest, address: str) -> LoginAnswer:
         username = request.username.lower()
-        if not (self._limiter.hit("login", username, *LOGIN_LIMIT)
+        # every attempt counts against the caller's address; only failures count against the username, so a
+        # customer who signs in often is never locked out, and guessing one account's password is
+        if not (self._limiter.remaining("login", username, *LOGIN_LIMIT) > 0
                 and self._limiter.hit("login-address", address, *ADDRESS_LIMIT)):
             raise TooManyAttempts("too many sign-in attempts; wait a few minutes and try again")
         owner = self._customers.claim_owner("username", username)
@@ -127,8 +129,10 @@ class LoginService:
         login = self._mail.login(customer.id) if customer else None
         if customer is None or login is None:
             verify_unknown(request.password)
+            self._limiter.hit("login", username, *LOGIN_LIMIT)
             raise InvalidCredentials("the username or password is not right")
         if not verify_password(str(login["password_hash"]), request.password):
+            self._limiter.hit("login", username, *LOGIN_LIMIT)
             raise InvalidCredentials("the username or password is not right")
         if customer.status not in MAY_SIGN_IN:
             raise SignInRefused("this account cannot sign in; please contact us")
