@@ -184,3 +184,16 @@ def test_a_merge_brings_the_sources_money_to_the_target(api: Call, ada: dict[str
     balance = api("POST", f"/customers/{ada['id']}/balance/refresh").body
     assert (balance["outstanding"], balance["credit"], balance["balance"]) == ("10.00", "8.00", "2.00")
     assert len(api("GET", f"/customers/{ada['id']}/invoices").body["items"]) == 2
+
+
+def test_open_invoices_per_customer_are_capped_with_a_clear_answer(api: Call, ada: dict[str, Any],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("crm_core.services.money.MAX_OPEN_INVOICES", 2)
+    invoice(api, ada, "1.00", due_in=5)
+    invoice(api, ada, "2.00", due_in=5)
+    refused = api("POST", f"/customers/{ada['id']}/invoices",
+                  body={"issued_on": _days(0), "due_on": _days(5), "amount": "3.00"})
+    assert refused.status == 409 and "2 open invoices" in refused.body["error"]["message"]
+    # paying one makes room
+    api("POST", f"/customers/{ada['id']}/payments", body={"amount": "1.00", "received_on": _days(0)})
+    invoice(api, ada, "3.00", due_in=5)

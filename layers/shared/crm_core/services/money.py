@@ -40,6 +40,7 @@ from crm_core.money import ZERO, OpenInvoice, aging, allocate, is_overdue, money
 
 logger = logging.getLogger(__name__)
 DEFAULT_CURRENCY = "GBP"
+MAX_OPEN_INVOICES = 2000  # the money summary lists them; 2,000 keep it well inside DynamoDB's 400 KB item
 MAX_ALLOCATIONS = 90  # invoices one payment may touch: one transaction holds at most 100 writes
 ATTEMPTS = 3
 
@@ -90,6 +91,9 @@ class MoneyService:
         number = request.number or f"INV-{self._money.next_invoice_number()}"
         for _ in range(ATTEMPTS):
             before = self._summary_for(customer_id, request.currency)
+            if len(before.open) >= MAX_OPEN_INVOICES:
+                raise Conflict(f"the customer has {len(before.open):,} open invoices, the most one customer may have; "
+                               "record payments or credits against them first")
             now = utcnow()
             invoice = Invoice(id=new_id(), number=number, issued_on=request.issued_on, due_on=request.due_on,
                               amount=request.amount, status="pending", currency=before.currency,
