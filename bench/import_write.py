@@ -313,16 +313,11 @@ class Account:
     """A fresh moto account with the template's resources, and a way to run one upload through the queue."""
 
     def __init__(self, template: Template) -> None:
+        from crm_local.stack import create_resources
+
         self.template = template
-        ddb = boto3.client("dynamodb")
-        for args in template.tables().values():
-            ddb.create_table(**args)
-        s3 = boto3.client("s3")
-        for bucket in template.buckets().values():
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
-        sqs = boto3.client("sqs")
-        for args in template.queues().values():
-            sqs.create_queue(**args)
+        create_resources(template)  # tables, buckets with their versioning and uploads/ → ImportQueue, queues
+        s3, sqs = boto3.client("s3"), boto3.client("sqs")
         os.environ.update(template.functions()["ImportFunction"].environment)  # what the function gets in Lambda
         os.environ["IMPORT_CHUNK_ROWS"] = str(CHUNK_ROWS)
         os.environ["POWERTOOLS_LOG_LEVEL"] = BENCH_ENV["POWERTOOLS_LOG_LEVEL"]  # the template says INFO
@@ -330,10 +325,6 @@ class Account:
         self.bucket = template.buckets()["ImportsBucket"]
         self.url = template.queue_url("ImportQueue")
         self.arn = template.queue_arn("ImportQueue")
-        s3.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_bucket_notification_configuration(Bucket=self.bucket, NotificationConfiguration={
-            "QueueConfigurations": [{"QueueArn": self.arn, "Events": ["s3:ObjectCreated:*"],
-                                     "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}}}]})
         self.s3, self.sqs = s3, sqs
         self._drain(count_as=None)  # S3's test event, sent when the notification is set up
         # Unmetered: the benchmark's own look at the jobs

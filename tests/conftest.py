@@ -7,7 +7,6 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
@@ -49,20 +48,10 @@ def template() -> Template:
 def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Template]:
     """A moto account holding every table, bucket and queue of template.yaml, the buckets configured as the
     template configures them (versioning, notifications); functions see the template's environment."""
-    from crm_local.stack import configure_buckets, verify_senders
+    from crm_local.stack import create_resources
 
     with mock_aws():
-        ddb = boto3.client("dynamodb")
-        for args in template.tables().values():
-            ddb.create_table(**args)
-        s3 = boto3.client("s3")
-        for bucket in template.buckets().values():
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
-        sqs = boto3.client("sqs")
-        for args in template.queues().values():
-            sqs.create_queue(**args)
-        configure_buckets(template, s3)  # versioning, and uploads/ → the import queue
-        verify_senders(template)
+        create_resources(template)  # as the local stack makes them: tables, buckets (configured), queues, senders
         for function in template.functions().values():
             for name, value in function.environment.items():
                 if name not in ("POWERTOOLS_SERVICE_NAME",):

@@ -88,21 +88,27 @@ def assert_error_shape(answer: Answer) -> dict[str, Any]:
     return dict(error)
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    """The local stack on free loopback ports with the demo customers; the environment it changes is put
-    back when the module ends."""
+def local_stack(demo: bool) -> Iterator[LocalStack]:
+    """A local stack on free loopback ports (with the demo customers or without); the environment it changes
+    is put back when it stops."""
     saved = dict(os.environ)
     wiring.reset()
     local = LocalStack(host="127.0.0.1", aws_port=free_port(), api_port=free_port())
     try:
-        local.load_demo()
+        if demo:
+            local.load_demo()
         yield local
     finally:
         local.stop()
         os.environ.clear()
         os.environ.update(saved)
         wiring.reset()
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    """The local stack with the demo customers, one per test module."""
+    yield from local_stack(demo=True)
 
 
 @pytest.fixture(autouse=True)

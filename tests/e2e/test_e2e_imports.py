@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 import time
@@ -19,10 +18,9 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from crm_core import wiring
 from crm_local.cli import LocalStack
 from crm_local.import_client import multipart
-from e2e.conftest import Http, free_port
+from e2e.conftest import Http, free_port, local_stack
 from import_books import EXISTING, HEADER, messy_expected, messy_workbook, simple_workbook
 
 pytestmark = pytest.mark.e2e
@@ -37,16 +35,7 @@ def stack() -> Iterator[LocalStack]:
     """This module's own local stack, without the demo customers: the messy workbook's outcomes are those on a
     table that holds only ``import_books.EXISTING`` (a demo customer has Grace Hopper's email, and the demo
     takes customer number 100001)."""
-    saved = dict(os.environ)
-    wiring.reset()
-    local = LocalStack(host="127.0.0.1", aws_port=free_port(), api_port=free_port())
-    try:
-        yield local
-    finally:
-        local.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        wiring.reset()
+    yield from local_stack(demo=False)
 
 
 @pytest.fixture(scope="module")
