@@ -88,6 +88,7 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         from crm_local.api_server import LocalApi
+        from crm_local.iam import Guard
         from crm_local.poller import QueuePoller
         from crm_local.stack import Functions, create_resources, local_template, point_at
 
@@ -101,6 +102,9 @@ class LocalStack:
                                timeout=10).close()
         point_at(self.aws_endpoint, self.template)
         self.resources = create_resources(self.template)
+        # each function may do locally only what its role in template.yaml lets it do in AWS
+        self._guard = contextlib.ExitStack()
+        self._guard.enter_context(Guard(self.template).installed())
         self.functions = Functions(self.template)
         self.api = LocalApi(self.functions, host, api_port)
         self.api.start()
@@ -117,6 +121,7 @@ class LocalStack:
         self.poller.stop()
         self.api.stop()
         self.emulator.stop()
+        self._guard.close()
 
 
 def serve_command(host: str, aws_port: int, api_port: int, demo: bool) -> int:

@@ -71,6 +71,16 @@ def is_admin(app: BaseRouter) -> bool:
     return "admin" in groups(app)
 
 
+def outcome_metric(status: int) -> str:
+    """The metric that counts an answer with this status: ``ApiOk`` (below 400), ``ApiRetryLater`` (503 with
+    Retry-After: AWS throttled us), ``ApiClientError`` (other 4xx) or ``ApiServerError`` (other 5xx)."""
+    if status < 400:
+        return "ApiOk"
+    if status == HTTPStatus.SERVICE_UNAVAILABLE:
+        return "ApiRetryLater"
+    return "ApiClientError" if status < 500 else "ApiServerError"
+
+
 def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain(exc: DomainError) -> Response[str]:

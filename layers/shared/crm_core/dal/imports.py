@@ -32,14 +32,15 @@ from botocore.exceptions import ClientError
 
 from crm_core.clock import utcnow
 from crm_core.dal.dynamo import ConditionFailed, call, error_code, from_item, key, query_all, to_item, transact
-from crm_core.dal.exports import S3_THROTTLING, SQS_THROTTLING
+from crm_core.dal.exports import S3_THROTTLING
+from crm_core.dal.queues import Queue
 from crm_core.errors import RetryLater
 from crm_core.models.imports import Attempt, ImportJob, Upload, job_fields
+from crm_core.models.messages import ImportWork
 
 JOB = "JOB"
 LISTING = "IMPORTS"
 KEEP_DAYS = 30  # how long an import's files and chunk markers are kept (the bucket's lifecycle agrees)
-SEND_BATCH = 10  # SQS SendMessageBatch's limit
 
 
 def job_pk(job_id: str) -> str:
@@ -307,23 +308,7 @@ class ImportQueue:
     """Work for the import function: one message per chunk of rows (and one to start a run)."""
 
     def __init__(self, sqs: Any, url: str) -> None:
-        self._sqs = sqs
-        self._url = url
+        self._queue = Queue(sqs, url, "the import queue")
 
     def send(self, messages: list[dict[str, Any]]) -> None:
-        for start in range(0, len(messages), SEND_BATCH):
-            batch = messages[start:start + SEND_BATCH]
-            entries = [{"Id": str(n), "MessageBody": json.dumps(m)} for n, m in enumerate(batch)]
-            for _ in range(5):
-                try:
-                    answer = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
-                except ClientError as exc:
-                    if error_code(exc) in SQS_THROTTLING:
-                        raise RetryLater("the queue is busy; retry shortly") from exc
-                    raise
-                failed = {f["Id"] for f in answer.get("Failed", [])}
-                entries = [e for e in entries if e["Id"] in failed]
-                if not entries:
-                    break
-            else:
-                raise RetryLater(f"the queue refused {len(entries)} messages; retry shortly")
+        self._queue.send([ImportWork.model_validate(m) for m in messages])
