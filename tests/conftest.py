@@ -12,7 +12,10 @@ import pytest
 from moto import mock_aws
 
 from crm_core import wiring
+from crm_local import emulator
 from crm_local.template import Function, Template
+
+emulator.install()  # moto's DynamoDB at the cost of the items (as the local stack and the benchmarks run it)
 
 CURSOR_SIGNING_KEY = "tests-cursor-signing-key-0123456789"
 TEST_ENV = {

@@ -1,10 +1,15 @@
 """One way to build an API function: a Powertools REST resolver with request validation, the routers it
 serves, errors mapped in one place (``crm_core.http``), and the Lambda handler with logging, metrics (one
-outcome per request) and tracing."""
+outcome per request) and tracing.
+
+Before the resolver reads a request, the handler checks it at the edge: on a staff function, that the
+caller's roles may call the route API Gateway matched (``crm_core.roles``: 401, 403 ``no_role`` or
+``forbidden``); on every function, that a body is JSON (415 otherwise) no deeper than a request needs (400).
+Route handlers get the signed-in user as a Powertools dependency (``actor: SignedIn``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -15,13 +20,17 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core import correlation
-from crm_core.http import outcome_metric, register_error_handlers
+from crm_core.errors import DomainError
+from crm_core.http import authorize, check_body, outcome_metric, refusal, register_error_handlers
+from crm_core.roles import route_key
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def api_function(*routers: Router) -> tuple[APIGatewayRestResolver, Handler]:
-    """The resolver (routes may still be added to it) and the handler that serves it."""
+def api_function(*routers: Router, public: bool = False,
+                 form_routes: Iterable[str] = ()) -> tuple[APIGatewayRestResolver, Handler]:
+    """The resolver (routes may still be added to it) and the handler that serves it. ``public``: no sign-in
+    (the web forms' routes); ``form_routes`` (``"POST /path"``) also take form posts."""
     logger = Logger()
     tracer = Tracer()
     metrics = Metrics()
@@ -29,13 +38,24 @@ def api_function(*routers: Router) -> tuple[APIGatewayRestResolver, Handler]:
     for router in routers:
         app.include_router(router)
     register_error_handlers(app, logger)
+    forms = frozenset(form_routes)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
     @metrics.log_metrics(capture_cold_start_metric=True)
     @tracer.capture_lambda_handler
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         correlation.use(logger.get_correlation_id())  # queue messages this request causes carry it on
-        response = app.resolve(event, context)
+        route = route_key(str(event.get("httpMethod") or ""), str(event.get("resource") or ""))
+        try:
+            if not public:
+                logger.append_keys(user=authorize(event).username)
+            check_body(event, accept_forms=route in forms)
+        except DomainError as refused:
+            logger.info("request refused", extra={"route": route, "status": refused.status, "code": refused.code,
+                                                  "reason": refused.message})
+            response = refusal(refused)
+        else:
+            response = app.resolve(event, context)
         metrics.add_metric(name=outcome_metric(int(response["statusCode"])), unit=MetricUnit.Count, value=1)
         return response
 

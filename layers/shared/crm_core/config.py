@@ -58,6 +58,9 @@ class Settings(BaseModel):
     unsubscribe_signing_secret: str | None = Field(default=None, min_length=1,
                                                    description="the secret holding the key of unsubscribe links")
     reset_token_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    # Staff directory (the functions that list staff or check names against it)
+    staff_user_pool_id: str | None = Field(default=None, min_length=1,
+                                           description="the staff user pool; unset: the built-in local users")
 
 
 _ENV = {
@@ -90,6 +93,7 @@ _ENV = {
     "public_base_url_parameter": "PUBLIC_BASE_URL_PARAMETER",
     "unsubscribe_signing_secret": "UNSUBSCRIBE_SIGNING_SECRET",
     "reset_token_minutes": "RESET_TOKEN_MINUTES",
+    "staff_user_pool_id": "STAFF_USER_POOL_ID",
 }
 
 
