@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from crm_core import wiring
+from crm_core import correlation, wiring
 from crm_local import emulator
 from crm_local.template import Function, Template
 
@@ -37,6 +37,7 @@ def _environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     wiring.reset()
+    correlation.use(None)  # no test starts inside another's request
     yield
     wiring.reset()
 
