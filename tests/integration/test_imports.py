@@ -123,10 +123,10 @@ def test_the_messy_workbook_gets_exactly_the_right_outcome_per_row(api: Call, aw
     assert done["report_url"].startswith("https://") or done["report_url"].startswith("http")
     # And the customers are as the rows say
     updated = api("GET", f"/customers/{existing[0]['id']}").body
-    assert updated["phone"] == "07700 900123" and updated["version"] == 2
+    assert updated["phone"] == "+44 7700 900123" and updated["version"] == 2
     found = api("GET", "/customers", query={"q": "Turing"}).body["items"]
     assert [(c["email"], c["date_of_birth"], c["phone"]) for c in found] == [
-        ("alan@example.org", "1962-06-23", "1614960000")]
+        ("alan@example.org", "1962-06-23", "+44 161 496 0000")]
     company = api("GET", "/customers", query={"q": "Initech"}).body["items"][0]
     assert company["type"] == "organization" and company["address"]["city"] == "London"
     history = api("GET", f"/customers/{found[0]['id']}/history").body["items"]
