@@ -122,11 +122,11 @@ def find_header(book: Book, sheet: str | None, header_row: int | None, staff: Ma
             looked_at.append(f"{info.name!r} has no row {header_row} with titles")
             continue
         seen: list[RawRow] = []
-        for raw in rows:
+        for read, raw in enumerate(rows, start=1):
             if any(v is not None for v in raw.cells):
                 seen.append(raw)
-            if len(seen) >= limits.header_scan_rows:
-                break
+            if len(seen) >= limits.header_scan_rows or read >= 10 * limits.header_scan_rows:
+                break  # rows of styled empty cells count too: the search never reads a whole sheet
         header, at = _best(info.name, seen, staff_keys, limits)
         if header is not None:
             return Found(header, _chain(seen[at + 1:], rows), looked_at)

@@ -25,6 +25,7 @@ Every failure while reading becomes ``Refused`` with a reason written for the pe
 
 from __future__ import annotations
 
+import contextlib
 import re
 import zipfile
 import zlib
@@ -176,28 +177,49 @@ class OpenpyxlBook:
     reader = "openpyxl"
 
     def __init__(self, path: Path, limits: Limits) -> None:
-        from openpyxl import load_workbook
-        from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-
-        try:
-            self._book = load_workbook(path, read_only=True, data_only=True)
-        except Exception as failure:  # noqa: BLE001 - openpyxl raises whatever its parsers meet in a damaged file
-            raise _unreadable(failure) from None
         self._limits = limits
         self._filtered: dict[str, bool] = {}
         self._columns: dict[str, int] = {}
+        self._worksheets: dict[str, Any] = {}
+        self._strings: list[str] = []
+        try:
+            self._load(path)
+        except Refused:
+            raise
+        except Exception as failure:  # noqa: BLE001 - openpyxl raises whatever its parsers meet in a damaged file
+            raise _unreadable(failure) from None
+
+    def _load(self, path: Path) -> None:
+        """openpyxl's read-only loading, less what a list does not need (properties, theme, named styles, charts):
+        a workbook with a style sheet openpyxl would refuse, or 20,000 named styles, is read all the same."""
+        from openpyxl.reader.excel import ExcelReader
+        from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+        reader = ExcelReader(path, read_only=True, data_only=True, keep_links=False)
+        self._archive = reader.archive
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        self._book = reader.wb
         self.epoch = self._book.epoch
-        self.sheets = [SheetInfo(sheet.title, "worksheet" if isinstance(sheet, ReadOnlyWorksheet) else "chartsheet",
-                                 getattr(sheet, "sheet_state", "visible") == "visible")
-                       for sheet in self._book._sheets]
-        for index, style in enumerate(getattr(self._book, "_cell_styles", [])):
-            if style.numFmtId in EAST_ASIAN_DATE_FORMATS:
-                self._book._date_formats.add(index)
+        self._book._date_formats, self._book._timedelta_formats = _date_styles(reader.archive, reader.valid_files)
+        self.sheets = []
+        for sheet, relation in reader.parser.find_sheets():
+            if relation.target not in reader.valid_files:
+                continue
+            visible = (sheet.state or "visible") == "visible"
+            if "chartsheet" in relation.Type:
+                self.sheets.append(SheetInfo(sheet.name, "chartsheet", visible))
+                continue
+            self._worksheets[sheet.name] = ReadOnlyWorksheet(self._book, sheet.name, relation.target,
+                                                             reader.shared_strings)
+            self.sheets.append(SheetInfo(sheet.name, "worksheet", visible))
 
     def rows(self, sheet: str) -> Iterator[RawRow]:
         """The sheet's rows as its XML holds them (rows without cells are not there)."""
-        worksheet = self._book[sheet]
+        worksheet = self._worksheets[sheet]
         try:
+            self._strings = worksheet._shared_strings
             with worksheet._get_source() as source:
                 yield from self._parse(sheet, source)
         except Refused:
@@ -209,7 +231,7 @@ class OpenpyxlBook:
         return self._filtered.get(sheet, False)
 
     def close(self) -> None:
-        self._book.close()
+        self._archive.close()
 
     def _parse(self, sheet: str, source: Any) -> Iterator[RawRow]:
         from openpyxl.xml.functions import iterparse
@@ -265,7 +287,7 @@ class OpenpyxlBook:
         kind = cell.get("t", "n")
         text = cell.findtext(_VALUE)
         if kind == "s":
-            return self._book.shared_strings[int(text)] if text else None
+            return self._strings[int(text)] if text else None
         if kind == "inlineStr":
             inline = cell.find(_INLINE)
             return None if inline is None else _inline_text(inline)
@@ -291,6 +313,39 @@ class OpenpyxlBook:
         if kind == "d":
             return from_ISO8601(text)
         return text
+
+
+def _date_styles(archive: zipfile.ZipFile, names: list[str]) -> tuple[set[int], set[int]]:
+    """Which cell styles show dates (and which durations): all a list needs of the style sheet."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+    from openpyxl.xml.functions import iterparse
+
+    if "xl/styles.xml" not in names:
+        return set(), set()
+    formats: dict[int, str] = dict(BUILTIN_FORMATS)
+    styles: list[int] = []
+    inside = False
+    with archive.open("xl/styles.xml") as source:
+        for event, element in iterparse(source, events=("start", "end")):
+            tag = element.tag
+            if tag == f"{_NS}cellXfs":
+                inside = event == "start"
+            elif event == "end" and tag == f"{_NS}numFmt":
+                with contextlib.suppress(TypeError, ValueError):
+                    formats[int(element.get("numFmtId"))] = element.get("formatCode") or ""
+            elif event == "end" and tag == f"{_NS}xf" and inside:
+                try:
+                    styles.append(int(element.get("numFmtId") or 0))
+                except ValueError:
+                    styles.append(0)
+    dates, durations = set(), set()
+    for index, number in enumerate(styles):
+        code = formats.get(number)
+        if (number in EAST_ASIAN_DATE_FORMATS and number not in formats) or (code is not None and is_date_format(code)):
+            dates.add(index)
+        if code is not None and is_timedelta_format(code):
+            durations.add(index)
+    return dates, durations
 
 
 def _inline_text(inline: Any) -> str:
@@ -325,6 +380,11 @@ class CalamineBook:
     def rows(self, sheet: str) -> Iterator[RawRow]:
         try:
             worksheet = self._book.get_sheet_by_name(sheet)
+        except Exception as failure:  # noqa: BLE001
+            if type(failure).__name__ == "WorksheetNotFound":
+                raise Refused(f"the workbook has no sheets: it names {sheet!r}, but does not hold it") from None
+            raise _both_failed(self._openpyxl_refusal, failure) from None
+        try:
             left = (None,) * (worksheet.start or (0, 0))[1]  # rows start at row 1, but cells at the first column used
             width = self._limits.max_columns - len(left)
             for offset, values in enumerate(worksheet.iter_rows(), start=1):
