@@ -80,7 +80,7 @@ def read_one(path: str) -> Outcome:
     outcome = Outcome(name, "read")
     try:
         outlet = Outlet(lambda number, rows: None, lambda spool: None, lambda row: f"row{row}")
-        reading = check_workbook(Path(path), ImportOptions(), lambda prints: None, Defaults(), Limits(), 1000, outlet)
+        reading = check_workbook(Path(path), ImportOptions(), lambda prints: {}, Defaults(), Limits(), 1000, outlet)
         outcome.rows, outcome.rejected, outcome.reader = reading.rows, reading.rejected, reading.settings.reader
     except Refused as refused:
         outcome.status, outcome.detail = "refused", refused.reason

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crm_core.imports.mapping import Found, Header, Plan, find_header, fingerprint, plan, sample_values
+from crm_core.imports.mapping import Found, Header, Plan, Remembered, find_header, fingerprint, plan, sample_values
 from crm_core.imports.normalising import DateOrder, date_order_evidence
 from crm_core.imports.reading import Book, Limits, RawRow, Refused, calamine_book, open_book
 from crm_core.imports.rows import (
@@ -86,7 +86,7 @@ class _Evidence:
             self.seen[kind] = (row, str(value).strip())
 
 
-def check_workbook(path: Path, options: ImportOptions, remembered: Callable[[str], RememberedMapping | None],
+def check_workbook(path: Path, options: ImportOptions, remembered: Remembered,
                    defaults: Defaults, limits: Limits, chunk_rows: int, outlet: Outlet) -> Reading:
     """Read, map and check the workbook; good rows to ``outlet.chunk``. Raises ``Refused``."""
     book = open_book(path, limits)
@@ -105,12 +105,12 @@ def check_workbook(path: Path, options: ImportOptions, remembered: Callable[[str
         fallback.close()
 
 
-def _check(book: Book, options: ImportOptions, remembered_for: Callable[[str], RememberedMapping | None],
+def _check(book: Book, options: ImportOptions, remembered_for: Remembered,
            defaults: Defaults, limits: Limits, chunk_rows: int, outlet: Outlet) -> Reading:
-    found = find_header(book, options.sheet, options.header_row, options.mapping, limits)
+    found = find_header(book, options.sheet, options.header_row, options.mapping, remembered_for, limits)
     header = found.header
     prints = fingerprint(header.titles)
-    remembered = None if options.mapping else remembered_for(prints)
+    remembered = found.remembered
     titles_only = plan(header, [], options.mapping, remembered)
     date_columns = titles_only.fields.get("date_of_birth", [])
     with tempfile.TemporaryFile() as spool:

@@ -18,7 +18,7 @@ customer number). Every column is answered with its field, the reason, and a few
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -59,6 +59,10 @@ class Found:
     header: Header
     rows: Iterator[RawRow]  # the rows under the header
     looked_at: list[str]  # sheets looked at before this one, and what was seen there
+    remembered: RememberedMapping | None = None  # the mapping remembered for these headers, if any
+
+
+Remembered = Callable[[list[str]], dict[str, RememberedMapping]]  # fingerprints → the mappings kept for them
 
 
 @dataclass
@@ -99,8 +103,9 @@ def fingerprint(titles: list[str]) -> str:
 # ---- the header row --------------------------------------------------------------------------------------------
 
 def find_header(book: Book, sheet: str | None, header_row: int | None, staff: Mapping[str, str] | None,
-                limits: Limits) -> Found:
-    """The header row and the rows under it. Raises ``Refused`` naming the sheets and rows looked at."""
+                remembered: Remembered, limits: Limits) -> Found:
+    """The header row and the rows under it: the row the vocabulary (or staff's mapping) reads best, else a row
+    whose headers have a remembered mapping. Raises ``Refused`` naming the sheets and rows looked at."""
     names = {s.name: s for s in book.sheets}
     if sheet is not None:
         if sheet not in names:
@@ -118,7 +123,8 @@ def find_header(book: Book, sheet: str | None, header_row: int | None, staff: Ma
         if header_row is not None:
             found = _at_row(info.name, rows, header_row, limits)
             if found is not None:
-                return Found(found, rows, looked_at)
+                kept = None if staff else remembered([fingerprint(found.titles)]).get(fingerprint(found.titles))
+                return Found(found, rows, looked_at, kept)
             looked_at.append(f"{info.name!r} has no row {header_row} with titles")
             continue
         seen: list[RawRow] = []
@@ -128,8 +134,13 @@ def find_header(book: Book, sheet: str | None, header_row: int | None, staff: Ma
             if len(seen) >= limits.header_scan_rows or read >= 10 * limits.header_scan_rows:
                 break  # rows of styled empty cells count too: the search never reads a whole sheet
         header, at = _best(info.name, seen, staff_keys, limits)
+        kept = None
+        if header is None and not staff:
+            header, at, kept = _remembered(info.name, seen, remembered, limits)
+        elif header is not None and not staff:
+            kept = remembered([fingerprint(header.titles)]).get(fingerprint(header.titles))
         if header is not None:
-            return Found(header, _chain(seen[at + 1:], rows), looked_at)
+            return Found(header, _chain(seen[at + 1:], rows), looked_at, kept)
         looked_at.append(_describe_seen(info.name, seen, limits))
     hidden = [s.name for s in book.sheets if not s.visible and sheet is None]
     if not candidates and not hidden:
@@ -211,7 +222,7 @@ def _score(titles: list[str], staff_keys: dict[str, str]) -> int:
         elif key in CONTEXTUAL_KEYS:
             known += 1
             identifying = True
-    return known if known >= 2 and identifying else 0
+    return known if identifying and (known >= 2 or staff_keys) else 0  # staff's own titles need no second one
 
 
 def _combined(upper: tuple[Any, ...], lower: list[str], limits: Limits) -> list[str]:
@@ -251,6 +262,25 @@ def _best(sheet: str, seen: list[RawRow], staff_keys: dict[str, str],
         if score > best[0]:
             best = (score, at, header)
     return best[2], best[1]
+
+
+def _remembered(sheet: str, seen: list[RawRow], remembered: Remembered,
+                limits: Limits) -> tuple[Header | None, int, RememberedMapping | None]:
+    """The first row of titles whose headers have a remembered mapping (one lookup for all the candidates)."""
+    candidates: dict[str, tuple[int, Header]] = {}
+    for at, raw in enumerate(seen):
+        if any(_is_value(v, limits) for v in raw.cells):
+            continue
+        titles = _trim([_title(v, limits) or "" for v in raw.cells])
+        if sum(1 for t in titles if t) >= 2:
+            candidates.setdefault(fingerprint(titles), (at, Header(sheet, raw.number, titles)))
+    if not candidates:
+        return None, 0, None
+    kept = remembered(list(candidates)[:100])
+    for prints, (at, header) in sorted(candidates.items(), key=lambda item: item[1][0]):
+        if prints in kept:
+            return header, at, kept[prints]
+    return None, 0, None
 
 
 def _best_part(title: str, staff_keys: dict[str, str]) -> str:

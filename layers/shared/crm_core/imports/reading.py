@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -183,7 +184,9 @@ class OpenpyxlBook:
         self._worksheets: dict[str, Any] = {}
         self._strings: list[str] = []
         try:
-            self._load(path)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # openpyxl warns of every part it does not keep; a list needs none
+                self._load(path)
         except Refused:
             raise
         except Exception as failure:  # noqa: BLE001 - openpyxl raises whatever its parsers meet in a damaged file

@@ -139,9 +139,9 @@ def _create_adapter() -> TypeAdapter[Any]:
 
 
 def is_totals_row(cells: tuple[Any, ...]) -> bool:
-    """A table's totals row ("Total", "Summe", "Totaal"… in one of its first cells)."""
-    texts = [c for c in cells[:6] if isinstance(c, str) and c.strip()]
-    return any(len(t) <= 30 and header_key(t) in _TOTALS for t in texts[:2])
+    """A table's totals row: "Total", "Summe", "Totaal"… as its first text, and no email in it."""
+    texts = [c for c in cells if isinstance(c, str) and c.strip()]
+    return bool(texts) and len(texts[0]) <= 30 and header_key(texts[0]) in _TOTALS and not any("@" in t for t in texts)
 
 
 def pick(cells: tuple[Any, ...], columns: list[int], name: str, notices: list[Problem]) -> Any:

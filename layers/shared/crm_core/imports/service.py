@@ -248,7 +248,7 @@ class ImportService:
             path = Path(folder) / "upload.xlsx"
             self._files.download(job.source_key, path, job.source_version_id)
             try:
-                reading = check_workbook(path, job.options, self._mappings.get, self._limits.defaults,
+                reading = check_workbook(path, job.options, self._mappings.get_many, self._limits.defaults,
                                          self._limits.reader, self._limits.chunk_rows, self._outlet(job))
             except Refused as refused:
                 return self._fail(job, refused.reason)

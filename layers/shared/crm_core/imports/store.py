@@ -21,7 +21,17 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from crm_core.clock import utcnow
-from crm_core.dal.dynamo import ConditionFailed, call, error_code, from_item, key, query_all, to_item, transact
+from crm_core.dal.dynamo import (
+    ConditionFailed,
+    batch_get,
+    call,
+    error_code,
+    from_item,
+    key,
+    query_all,
+    to_item,
+    transact,
+)
 from crm_core.imports.files import KEEP_DAYS
 from crm_core.models.imports import Attempt, ImportJob, RememberedMapping, job_fields
 
@@ -207,6 +217,16 @@ class MappingRepository:
             return None
         values = from_item(answer["Item"])
         return RememberedMapping.model_validate({k: v for k, v in values.items() if k not in _KEYS})
+
+    def get_many(self, fingerprints: list[str]) -> dict[str, RememberedMapping]:
+        """The mappings kept for any of these headers (at most 100 fingerprints: one BatchGetItem)."""
+        if not fingerprints:
+            return {}
+        keys = [key(f"IMPORTMAP#{f}", "MAPPING") for f in dict.fromkeys(fingerprints)]
+        items = batch_get(self._ddb, self._table, keys)
+        found = [RememberedMapping.model_validate({k: v for k, v in from_item(i).items() if k not in _KEYS})
+                 for i in items]
+        return {m.fingerprint: m for m in found}
 
     def put(self, mapping: RememberedMapping) -> None:
         item = {**mapping.model_dump(mode="json", exclude_none=True), "PK": f"IMPORTMAP#{mapping.fingerprint}",
