@@ -16,7 +16,6 @@ import os
 import resource
 import signal
 import sys
-import tempfile
 import time
 import traceback
 from dataclasses import asdict, dataclass
@@ -97,9 +96,10 @@ def read_one(path: str) -> Outcome:
 
 def read_all(folder: Path, files: list[str], workers: int = 2) -> list[Outcome]:
     """Every file, in ``workers`` processes; a file whose worker never answers counts as hung."""
-    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    # not fork: the calling process may run threads (a test session's local stack), which a fork would copy
+    context = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
     outcomes: list[Outcome] = []
-    with tempfile.TemporaryDirectory(), context.Pool(workers, initializer=_quiet, maxtasksperchild=100) as pool:
+    with context.Pool(workers, initializer=_quiet) as pool:
         pending = [(name, pool.apply_async(read_one, (str(folder / "files" / name),))) for name in files]
         for name, result in pending:
             try:

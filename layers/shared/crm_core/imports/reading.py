@@ -169,7 +169,7 @@ def calamine_book(path: Path, limits: Limits, openpyxl_refusal: Refused) -> Book
 
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _ROW, _CELL, _VALUE, _FORMULA, _INLINE = f"{_NS}row", f"{_NS}c", f"{_NS}v", f"{_NS}f", f"{_NS}is"
-_TEXT, _RUN = f"{_NS}t", f"{_NS}r"
+_TEXT, _RUN, _ITEM = f"{_NS}t", f"{_NS}r", f"{_NS}si"
 _FILTERS = {f"{_NS}autoFilter", f"{_NS}tableParts"}
 _LETTERS = re.compile(r"[A-Z]+")
 
@@ -181,7 +181,7 @@ class OpenpyxlBook:
         self._limits = limits
         self._filtered: dict[str, bool] = {}
         self._columns: dict[str, int] = {}
-        self._worksheets: dict[str, Any] = {}
+        self._worksheets: dict[str, str] = {}
         self._strings: list[str] = []
         try:
             with warnings.catch_warnings():
@@ -196,12 +196,11 @@ class OpenpyxlBook:
         """openpyxl's read-only loading, less what a list does not need (properties, theme, named styles, charts):
         a workbook with a style sheet openpyxl would refuse, or 20,000 named styles, is read all the same."""
         from openpyxl.reader.excel import ExcelReader
-        from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
         reader = ExcelReader(path, read_only=True, data_only=True, keep_links=False)
         self._archive = reader.archive
         reader.read_manifest()
-        reader.read_strings()
+        strings = _shared_strings(reader)
         reader.read_workbook()
         self._book = reader.wb
         self.epoch = self._book.epoch
@@ -214,16 +213,15 @@ class OpenpyxlBook:
             if "chartsheet" in relation.Type:
                 self.sheets.append(SheetInfo(sheet.name, "chartsheet", visible))
                 continue
-            self._worksheets[sheet.name] = ReadOnlyWorksheet(self._book, sheet.name, relation.target,
-                                                             reader.shared_strings)
+            self._worksheets[sheet.name] = relation.target  # the part; its <dimension> is never trusted nor read
             self.sheets.append(SheetInfo(sheet.name, "worksheet", visible))
+        self._strings = strings
 
     def rows(self, sheet: str) -> Iterator[RawRow]:
         """The sheet's rows as its XML holds them (rows without cells are not there)."""
-        worksheet = self._worksheets[sheet]
+        part = self._worksheets[sheet]
         try:
-            self._strings = worksheet._shared_strings
-            with worksheet._get_source() as source:
+            with self._archive.open(part) as source:
                 yield from self._parse(sheet, source)
         except Refused:
             raise
@@ -316,6 +314,23 @@ class OpenpyxlBook:
         if kind == "d":
             return from_ISO8601(text)
         return text
+
+
+def _shared_strings(reader: Any) -> list[str]:
+    """The workbook's shared strings, as written (openpyxl's own reading builds an object per string first)."""
+    from openpyxl.xml.constants import SHARED_STRINGS
+    from openpyxl.xml.functions import iterparse
+
+    part = reader.package.find(SHARED_STRINGS)
+    if part is None:
+        return []
+    strings: list[str] = []
+    with reader.archive.open(part.PartName[1:]) as source:
+        for _, element in iterparse(source):
+            if element.tag == _ITEM:
+                strings.append(_inline_text(element))
+                element.clear()
+    return strings
 
 
 def _date_styles(archive: zipfile.ZipFile, names: list[str]) -> tuple[set[int], set[int]]:
@@ -416,13 +431,21 @@ def _calamine_cell(value: Any) -> Any:
 # ---- reasons ----------------------------------------------------------------------------------------------------
 
 def _unreadable(failure: BaseException) -> Refused:
+    from xml.etree.ElementTree import ParseError
+
     from defusedxml import DefusedXmlException
 
     if isinstance(failure, DefusedXmlException) or isinstance(failure.__cause__, DefusedXmlException):
         return Refused("the workbook declares XML entities, which spreadsheets do not need; refused")
     if isinstance(failure, zipfile.BadZipFile | zlib.error | EOFError):
-        return Refused(f"{_DAMAGED}: a part of the zip is corrupt; {_RESAVE}")
-    return Refused(f"{_DAMAGED} ({type(failure).__name__}); {_RESAVE}")
+        what = "a part of the zip is corrupt"
+    elif isinstance(failure, KeyError):
+        what = "a part it refers to is missing"
+    elif isinstance(failure, ParseError) or isinstance(failure.__cause__, ParseError):
+        what = "a part of it is not well-formed XML"
+    else:
+        what = "a part of it is not as Excel writes it"
+    return Refused(f"{_DAMAGED}: {what}; {_RESAVE}")
 
 
 def _both_failed(openpyxl_refusal: Refused, failure: BaseException) -> Refused:
@@ -433,7 +456,7 @@ def _both_failed(openpyxl_refusal: Refused, failure: BaseException) -> Refused:
         return Refused("the workbook declares XML entities, which spreadsheets do not need; refused")
     if openpyxl_refusal.reason.startswith(_DAMAGED):
         return openpyxl_refusal
-    return Refused(f"{_DAMAGED} ({openpyxl_refusal.reason}); {_RESAVE}")
+    return Refused(f"{_DAMAGED}: {openpyxl_refusal.reason}; {_RESAVE}")
 
 
 def _part_name(name: str) -> str:

@@ -146,28 +146,27 @@ def is_totals_row(cells: tuple[Any, ...]) -> bool:
 
 def pick(cells: tuple[Any, ...], columns: list[int], name: str, notices: list[Problem]) -> Any:
     """The field's value: from its first column with one (an error cell is empty, and noted)."""
-    found = None
+    size = len(cells)
     for index in columns:
-        value = cells[index] if index < len(cells) else None
+        value = cells[index] if index < size else None
         if value is None:
             continue
-        if isinstance(value, CellError) or (isinstance(value, str) and value.strip() in EXCEL_ERRORS):
-            code = value.code if isinstance(value, CellError) else value.strip()
-            notices.append(Problem(name, f"holds the Excel error {code}: left empty"))
-            continue
-        if isinstance(value, Uncalculated):
+        kind = type(value)
+        if kind is str:
+            if value[:1] == "#" and value.strip() in EXCEL_ERRORS:
+                notices.append(Problem(name, f"holds the Excel error {value.strip()}: left empty"))
+                continue
+            value = clean_text(value)
+            if value:
+                return value
+        elif kind is CellError:
+            notices.append(Problem(name, f"holds the Excel error {value.code}: left empty"))
+        elif kind is Uncalculated:
             notices.append(Problem(name, "holds a formula whose result the file does not keep: left empty (open the "
                                          "file in Excel and save it again to keep the results)"))
-            continue
-        if isinstance(value, str):
-            value = clean_text(value)
-            if not value:
-                continue
-        if found is None:
-            found = value
-            if len(columns) == 1:
-                break
-    return found
+        else:
+            return value
+    return None
 
 
 def prepare_row(row: int, cells: tuple[Any, ...], context: RowContext) -> Prepared:
@@ -291,7 +290,12 @@ def _problem(error: Any) -> Problem:
 
 # ---- cells as JSON: dates keep their type through the chunk files and back into the report ----------------------
 
+_PLAIN = (str, int, float, bool)
+
+
 def encode_cell(value: Any) -> Any:
+    if value is None or type(value) in _PLAIN:
+        return value
     if isinstance(value, datetime):
         return {"$dt": value.isoformat()}
     if isinstance(value, date):

@@ -211,19 +211,16 @@ class MappingRepository:
         self._ddb = ddb
         self._table = table
 
-    def get(self, fingerprint: str) -> RememberedMapping | None:
-        answer = call(self._ddb.get_item, TableName=self._table, Key=key(f"IMPORTMAP#{fingerprint}", "MAPPING"))
-        if "Item" not in answer:
-            return None
-        values = from_item(answer["Item"])
-        return RememberedMapping.model_validate({k: v for k, v in values.items() if k not in _KEYS})
-
     def get_many(self, fingerprints: list[str]) -> dict[str, RememberedMapping]:
         """The mappings kept for any of these headers (at most 100 fingerprints: one BatchGetItem)."""
         if not fingerprints:
             return {}
         keys = [key(f"IMPORTMAP#{f}", "MAPPING") for f in dict.fromkeys(fingerprints)]
-        items = batch_get(self._ddb, self._table, keys)
+        if len(keys) == 1:  # the header found: one GetItem
+            answer = call(self._ddb.get_item, TableName=self._table, Key=keys[0])
+            items = [answer["Item"]] if "Item" in answer else []
+        else:
+            items = batch_get(self._ddb, self._table, keys)
         found = [RememberedMapping.model_validate({k: v for k, v in from_item(i).items() if k not in _KEYS})
                  for i in items]
         return {m.fingerprint: m for m in found}
