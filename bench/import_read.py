@@ -355,8 +355,9 @@ def conclusion(results: list[Result]) -> list[str]:
                   f"{cal_slope:.0f} MB per 100,000 rows ({_growth_line(cal)}), against openpyxl read-only's "
                   f"{raw_slope:.0f} MB ({_growth_line(raw)})")
     if grows:
-        choice = ("memory that does not grow with the file is a must, so the import keeps openpyxl read-only "
-                  "streaming (crm_core.workbook) rather than python-calamine")
+        choice = ("memory that does not grow with the file is a must, so the import streams with openpyxl "
+                  "read-only first (crm_core.imports.reading) and gives python-calamine only the workbooks "
+                  "openpyxl cannot open, up to a size it can hold")
     else:
         choice = "python-calamine held memory as well as openpyxl here, so it could be considered for the import"
     total = ours[-1]
