@@ -160,3 +160,40 @@ def test_the_header_row_and_sheet_staff_send_are_used(tmp_path: Path) -> None:
     assert list(rows) == ["alice.ball@cover.example"]
     with pytest.raises(Refused, match="no header row found \\('Data' has no row 3 with titles\\)"):
         read(tmp_path, staff_lists.cover_sheet_then_list(), ImportOptions(sheet="Data", header_row=3))
+
+
+def test_a_chart_sheet_named_as_the_sheet_to_import_is_refused_saying_so(tmp_path: Path) -> None:
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+
+    book = Workbook()
+    data = book.active
+    assert data is not None
+    data.append(["Name", "Orders"])
+    data.append(["Ada", 3])
+    chart = BarChart()
+    chart.add_data(Reference(data, min_col=2, min_row=1, max_row=2), titles_from_data=True)
+    book.create_chartsheet("Orders chart").add_chart(chart)
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(Refused, match="'Orders chart' is a chart, not a list"):
+        read(tmp_path, out.getvalue(), ImportOptions(sheet="Orders chart"))
+
+
+def test_a_megabyte_of_text_above_the_header_is_passed_over(tmp_path: Path) -> None:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["x" * 2**20, "y" * 2**20])  # a shared string no title is this long: never folded or compared
+    sheet.append(["First Name", "Last Name", "Email"])
+    sheet.append(["Ada", "Lovelace", "ada@big.example"])
+    out = io.BytesIO()
+    book.save(out)
+    reading, rows = read(tmp_path, out.getvalue())
+    assert reading.header.row == 2 and list(rows) == ["ada@big.example"]
