@@ -72,7 +72,7 @@ def test_each_list_is_imported_and_stored_as_staff_expect(http: Http, wait: Wait
                                                           make: Callable[[], staff_lists.StaffList]) -> None:
     # Given a list shaped like the ones staff keep, uploaded as staff's client uploads it
     shaped = make()
-    job = wait(http, start(http, shaped.workbook, shaped.filename))
+    job = wait(start(http, shaped.workbook, shaped.filename))
     # Then every row went in, and the job says what it assumed and what it left out
     assert job["status"] == "completed", job
     assert job["counts"]["created"] == len(shaped.expected), job
@@ -93,7 +93,7 @@ def test_each_list_is_imported_and_stored_as_staff_expect(http: Http, wait: Wait
 
 def test_a_mapping_sent_with_a_dry_run_changes_the_outcome_and_the_commit_applies_it(http: Http, wait: Wait) -> None:
     # Given companies listed under "Name", checked first as a dry run: the answer reads them as people
-    job = wait(http, start(http, staff_lists.companies_under_name(), "suppliers.xlsx", dry_run=True))
+    job = wait(start(http, staff_lists.companies_under_name(), "suppliers.xlsx", dry_run=True))
     assert job["status"] == "completed" and job["counts"]["created"] == 2
     name = job["mapping"][0]
     assert (name["column"], name["title"], name["field"]) == ("A", "Name", "full_name")
@@ -102,14 +102,14 @@ def test_a_mapping_sent_with_a_dry_run_changes_the_outcome_and_the_commit_applie
     # When staff send their own mapping with another dry run (no new upload)
     answer = http("POST", f"/imports/{job['id']}/dry-run", {"mapping": {"Name": "organization_name"}})
     assert answer.status == 202, answer.body
-    checked = wait(http, job["id"])
+    checked = wait(job["id"])
     assert checked["status"] == "completed" and checked["dry_run"] is True
     assert (checked["mapping"][0]["field"], checked["mapping"][0]["why"]) == ("organization_name", "your mapping")
     assert checked["options"]["mapping"] == {"Name": "organization_name"}
     assert customer(http, "sales@acme-trading.example") is None
     # And the commit applies the rows as the mapping reads them
     assert http("POST", f"/imports/{job['id']}/commit").status == 202
-    done = wait(http, job["id"])
+    done = wait(job["id"])
     assert (done["status"], done["dry_run"], done["counts"]["created"]) == ("completed", False, 2)
     acme = customer(http, "sales@acme-trading.example")
     assert acme is not None and (acme["type"], acme["organization_name"]) == ("organization", "Acme Trading Ltd")
@@ -120,19 +120,19 @@ def test_a_mapping_sent_with_a_dry_run_changes_the_outcome_and_the_commit_applie
 def test_a_list_nobody_can_read_is_mapped_by_staff_and_the_mapping_is_remembered(http: Http, wait: Wait) -> None:
     # Given a list whose titles no vocabulary knows: the dry run fails, naming the sheet and the rows it looked at
     march = staff_lists.odd_headers([("Katherine Johnson", "katherine@odd.example")])
-    job = wait(http, start(http, march, "march.xlsx", dry_run=True))
+    job = wait(start(http, march, "march.xlsx", dry_run=True))
     assert job["status"] == "failed"
     assert job["reason"].startswith("no header row found ('Sheet1': rows 1 to 2 (all of it))")
     # When staff send a mapping with a commit
     answer = http("POST", f"/imports/{job['id']}/commit", {"mapping": {"Kontakt": "full_name", "Postfach": "email",
                                                                        "Bemerkung": "ignore"}})
     assert answer.status == 202, answer.body
-    done = wait(http, job["id"])
+    done = wait(job["id"])
     assert (done["status"], done["counts"]["created"]) == ("completed", 1), done
     assert customer(http, "katherine@odd.example") is not None
     # Then next month's list with the same headers maps itself
     april = staff_lists.odd_headers([("Dorothy Vaughan", "dorothy@odd.example")])
-    next_job = wait(http, start(http, april, "april.xlsx"))
+    next_job = wait(start(http, april, "april.xlsx"))
     assert (next_job["status"], next_job["counts"]["created"]) == ("completed", 1), next_job
     assert [c["field"] for c in next_job["mapping"]] == ["full_name", "email", None]
     assert next_job["mapping"][0]["why"].startswith(f"remembered from march.xlsx (import {job['id']}, ")
@@ -141,23 +141,23 @@ def test_a_list_nobody_can_read_is_mapped_by_staff_and_the_mapping_is_remembered
 
 
 def test_an_ambiguous_date_column_is_said_so_and_a_dry_run_with_the_order_settles_it(http: Http, wait: Wait) -> None:
-    job = wait(http, start(http, staff_lists.ambiguous_dates(), "dates.xlsx", dry_run=True))
+    job = wait(start(http, staff_lists.ambiguous_dates(), "dates.xlsx", dry_run=True))
     order = job["settings"]["date_order"]
     assert (order["value"], order["ambiguous"]) == ("day_first", True) and order["why"].startswith("ambiguous")
     http("POST", f"/imports/{job['id']}/dry-run", {"date_order": "month_first"})
-    checked = wait(http, job["id"])
+    checked = wait(job["id"])
     assert checked["settings"]["date_order"] == {"value": "month_first", "why": "your setting", "ambiguous": False}
     http("POST", f"/imports/{job['id']}/commit")
-    wait(http, job["id"])
+    wait(job["id"])
     ida = customer(http, "ida@dates.example")
     assert ida is not None and ida["date_of_birth"] == "1985-03-04"
 
 
 def test_the_list_is_found_on_a_later_sheet_and_the_answer_says_where(http: Http, wait: Wait) -> None:
-    job = wait(http, start(http, staff_lists.cover_sheet_then_list(), "report.xlsx"))
+    job = wait(start(http, staff_lists.cover_sheet_then_list(), "report.xlsx"))
     assert (job["status"], job["sheet"], job["settings"]["header_row"]["value"]) == ("completed", "Data", 35)
     assert "'Cover'" in job["settings"]["sheet"]["why"]
-    none = wait(http, start(http, staff_lists.no_list_anywhere(), "summary.xlsx"))
+    none = wait(start(http, staff_lists.no_list_anywhere(), "summary.xlsx"))
     assert none["status"] == "failed" and "'Summary': row 1 (all of it); 'Notes': row 1" in none["reason"]
 
 
