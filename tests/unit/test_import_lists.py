@@ -197,3 +197,35 @@ def test_a_megabyte_of_text_above_the_header_is_passed_over(tmp_path: Path) -> N
     book.save(out)
     reading, rows = read(tmp_path, out.getvalue())
     assert reading.header.row == 2 and list(rows) == ["ada@big.example"]
+
+
+@pytest.mark.parametrize(("titles", "fields"), [
+    (["Prénom", "Nom", "Courriel", "Téléphone", "Adresse", "Code postal", "Ville", "Pays"],
+     ["first_name", "last_name", "email", "phone", "address.line1", "address.postcode", "address.city",
+      "address.country"]),
+    (["Nome", "Sobrenome", "E-mail", "Telefone", "Endereço", "CEP", "Cidade", "Estado"],
+     ["first_name", "last_name", "email", "phone", "address.line1", "address.postcode", "address.city",
+      "address.county"]),
+    (["Nome", "Cognome", "Email", "Cellulare", "Indirizzo", "CAP", "Città", "Data di nascita"],
+     ["first_name", "last_name", "email", "phone", "address.line1", "address.postcode", "address.city",
+      "date_of_birth"]),
+    (["Voornaam", "Achternaam", "E-mailadres", "Telefoonnummer", "Adres", "Postcode", "Woonplaats", "Land"],
+     ["first_name", "last_name", "email", "phone", "address.line1", "address.postcode", "address.city",
+      "address.country"]),
+    (["Nom complet", "Société", "Courriel"], ["full_name", "organization_name", "email"]),
+    (["Nome", "Telefone", "E-mail"], ["full_name", "phone", "email"]),
+])
+def test_french_portuguese_italian_and_dutch_titles(tmp_path: Path, titles: list[str], fields: list[str]) -> None:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(titles)
+    sheet.append(["Ana Souza" if f == "full_name" else "x@lang.example" if f == "email" else "Ana" for f in fields])
+    out = io.BytesIO()
+    book.save(out)
+    reading, _ = read(tmp_path, out.getvalue())
+    assert [c.field for c in reading.plan.columns] == fields
