@@ -5,8 +5,9 @@ The queue carries two kinds of message:
 - S3's notice that a workbook arrived under ``uploads/`` (``{"Records": [{"s3": …}]}``). Each upload is read
   once: Powertools idempotency, keyed on bucket, key and version (or ETag), turns a second delivery — one
   after the other or at the same time — into the first one's result, and the read itself is safe to repeat.
-- The service's own work: ``{"job_id", "run", "chunk"}`` applies (or reverts) one chunk of rows, and
-  ``{"job_id", "run", "start": true}`` starts a commit or a revert.
+- The service's own work (``ImportWork``): ``{"job_id", "run", "chunk"}`` applies (or reverts) one chunk of
+  rows, and ``{"job_id", "run", "start": true}`` starts a commit, a revert, or (``"read": true``) a new
+  reading of the uploaded workbook with other options.
 
 Messages are processed one by one with Powertools' batch utility; one that fails is reported back
 (``batchItemFailures``), retried by SQS, and after the queue's attempts waits in the dead-letter queue.
@@ -30,9 +31,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from crm_core import correlation
 from crm_core.config import get_settings
+from crm_core.imports.queue import ImportWork
 from crm_core.models.imports import ImportJob
 from crm_core.wiring import import_service, upload_idempotency
 
@@ -83,19 +86,19 @@ def count_outcome(job: ImportJob) -> None:
         count(f"ImportRows{outcome.title()}", rows)
 
 
-def apply(job_id: str, run: int, chunk: int | None) -> None:
+def apply(work: ImportWork) -> None:
     started = time.perf_counter()
     try:
-        done = import_service().work(job_id, run, chunk)
+        done = import_service().work(work)
     except Exception:
         count("ImportsFailed", 1)  # a try that failed: the message is retried
         raise
-    logger.info("import work", extra={"run": run, "chunk": chunk, "result": done})
-    if done != "applied" or chunk is None:
+    logger.info("import work", extra={"run": work.run, "chunk": work.chunk, "result": done})
+    if done != "applied" or work.chunk is None:
         return
-    job = import_service().get(job_id)
+    job = import_service().get(work.job_id)
     size = get_settings().import_chunk_rows  # the chunks were cut by this function, at this size
-    rows = max(0, min(size, job.rows_total - job.rejected_reading - chunk * size))
+    rows = max(0, min(size, job.rows_total - job.rejected_reading - work.chunk * size))
     count("ImportRowsApplied", rows)
     count("ImportRowsPerSecond", round(rows / max(time.perf_counter() - started, 1e-3), 1), MetricUnit.CountPerSecond)
     if job.status in ("completed", "partial", "failed") and job.chunks_done >= job.chunks_total:
@@ -119,12 +122,13 @@ def import_one(record: SQSRecord) -> None:
         return
     if body.get("Event") == "s3:TestEvent":
         return  # S3 checks it may write to the queue when the notification is set up
-    job_id, run, chunk = body.get("job_id"), body.get("run"), body.get("chunk")
-    if not isinstance(job_id, str) or not isinstance(run, int) or not (chunk is None or isinstance(chunk, int)):
-        raise BadMessage("the message names no job_id and run")
-    correlation.use(str(body.get("correlation_id") or record.message_id), logger)
-    logger.append_keys(import_id=job_id)
-    apply(job_id, run, chunk)
+    try:
+        work = ImportWork.model_validate(body)
+    except ValidationError:
+        raise BadMessage("the message names no job_id and run") from None
+    correlation.use(work.correlation_id or record.message_id, logger)
+    logger.append_keys(import_id=work.job_id)
+    apply(work)
 
 
 @logger.inject_lambda_context

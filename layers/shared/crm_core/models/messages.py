@@ -7,7 +7,8 @@ adapter (``crm_core.dal.queues``) fills it in. A body that is not one of its que
 - export queue: ``ExportRequested``;
 - mail queue: ``MailMessage`` — ``PlanMailing``, ``SendBatch``, ``SendPasswordReset``;
 - accounting queue: ``AccountingRunRequested``;
-- import queue: ``ImportWork`` (beside S3's own notifications, which the import function reads itself).
+- import queue: ``crm_core.imports.queue.ImportWork`` (beside S3's own notifications, which the import
+  function reads itself).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ Id = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class QueueMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # built on first use
 
     correlation_id: str | None = Field(default=None, max_length=200,
                                        description="the request or event the work comes from")
@@ -74,15 +75,6 @@ class AccountingRunRequested(QueueMessage):
     """Run the accounting sync now (every customer marked for it)."""
 
     kind: Literal["run"] = "run"
-
-
-class ImportWork(QueueMessage):
-    """Start a commit or a revert (``start``), or apply or revert one chunk of rows."""
-
-    job_id: Id
-    run: int = Field(ge=0)
-    chunk: int | None = Field(default=None, ge=0)
-    start: bool = False
 
 
 M = TypeVar("M")
