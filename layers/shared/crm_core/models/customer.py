@@ -78,7 +78,18 @@ Country = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidato
 BirthDate = Annotated[date, AfterValidator(_birth_date)]
 StaffUser = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
                       AfterValidator(_no_control_chars)]
-AnswerValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
+def _storable(value: float) -> float:
+    if value != 0 and not 1e-130 <= abs(value) < 1e126:
+        raise ValueError("is a number DynamoDB cannot store: use one between 1e-130 and 1e126 in size, or 0")
+    return value
+
+
+# Numbers as DynamoDB holds them: at most 38 digits, and no NaN or Infinity (never stored as null instead).
+StorableInt = Annotated[int, Field(strict=True, gt=-10**38, lt=10**38)]
+StorableFloat = Annotated[float, Field(allow_inf_nan=False, gt=-1e126, lt=1e126), AfterValidator(_storable)]
+AnswerValue = Annotated[str, StringConstraints(max_length=1000)] | bool | StorableInt | StorableFloat | None
+Version = Annotated[int, Field(strict=True, ge=1, le=2**53, description="the version you read; a stale one is "
+                                                                       "refused with 409")]
 QuestionKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Answers = Annotated[dict[QuestionKey, AnswerValue], Field(max_length=50)]
 
@@ -155,7 +166,7 @@ CustomerCreate = Annotated[IndividualCreate | OrganizationCreate, Field(discrimi
 class CustomerPatch(Strict):
     """Only the fields present change; ``null`` clears an optional field."""
 
-    version: int = Field(ge=1, description="the version you read; a stale one is refused with 409")
+    version: Version
     first_name: Text | None = None
     last_name: Text | None = None
     organization_name: LongText | None = None
