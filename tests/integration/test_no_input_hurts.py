@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from crm_local.template import Template
-from integration.conftest import Call
-from integration.test_mail import Drain, _seed, mailer  # noqa: F401 - the mailer fixture
+from integration.conftest import Call, Drain
+from integration.test_mail import _seed
 
 
 def _fields(answer: Any) -> list[str]:
@@ -49,14 +49,14 @@ def test_an_edit_may_not_null_a_required_field(api: Call, ada: dict[str, Any], k
 
 @pytest.mark.parametrize("number", ["1e200", "-1e200", "5e-324", "1" * 50, "1e999"])
 def test_answers_that_dynamodb_cannot_store_are_refused(api: Call, number: str) -> None:
-    raw = '{"type": "individual", "first_name": "Num", "last_name": "Ber", "answers": {"size": %s}}' % number
+    raw = '{"type": "individual", "first_name": "Num", "last_name": "Ber", "answers": {"size": ' + number + "}}"
     answer = api("POST", "/customers", body=raw)
     assert answer.status == 422 and _fields(answer) == ["answers.size"], answer.body
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_are_not_json_and_nothing_is_stored_as_null(api: Call, constant: str) -> None:
-    raw = '{"type": "individual", "first_name": "Not", "last_name": "Number", "answers": {"size": %s}}' % constant
+    raw = '{"type": "individual", "first_name": "Not", "last_name": "Number", "answers": {"size": ' + constant + "}}"
     answer = api("POST", "/customers", body=raw)
     assert (answer.status, answer.body["error"]["code"]) == (400, "malformed")
     assert api("GET", "/customers", query={"q": "number"}).body["items"] == []
@@ -72,7 +72,7 @@ def test_numbers_dynamodb_holds_are_kept_exactly(api: Call) -> None:
 
 def test_json_nested_a_thousand_deep_is_malformed(api: Call) -> None:
     deep = "[" * 1000 + "]" * 1000
-    answer = api("POST", "/customers", body='{"type": "individual", "answers": %s}' % deep)
+    answer = api("POST", "/customers", body='{"type": "individual", "answers": ' + deep + "}")
     assert (answer.status, answer.body["error"]["code"]) == (400, "malformed")
 
 
@@ -109,7 +109,7 @@ def test_a_template_that_cannot_render_for_everyone_is_refused_when_saved(api: C
 
 
 def test_a_mailing_that_fails_to_render_marks_its_recipients_failed_not_sending(
-        api: Call, aws: Template, mailer: Drain) -> None:  # noqa: F811
+        api: Call, aws: Template, mailer: Drain) -> None:
     # Given a mailing saved before today's checks, whose body fails for every recipient
     from crm_core.wiring import mailing_service
 
@@ -132,7 +132,7 @@ def test_a_mailing_that_fails_to_render_marks_its_recipients_failed_not_sending(
 
 
 def test_one_recipient_whose_email_fails_to_render_is_failed_and_the_others_are_sent(
-        api: Call, aws: Template, mailer: Drain, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+        api: Call, aws: Template, mailer: Drain, monkeypatch: pytest.MonkeyPatch) -> None:
     from crm_core.mail import render
 
     ids = _seed(aws, 3, opted_out=0, suppressed=0)

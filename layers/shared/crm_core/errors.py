@@ -90,11 +90,42 @@ class UnsupportedMediaType(DomainError):
 
 
 class RetryLater(DomainError):
-    """AWS throttled us past the retry budget; the client should retry after a pause."""
+    """AWS throttled us past the retry budget; the client should retry after a pause (``Retry-After``)."""
 
     status = 503
     code = "retry_later"
     retry_after_seconds = 2
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        if retry_after is not None:
+            self.retry_after_seconds = retry_after
+
+
+class TooManyAttempts(RetryLater):
+    """A rate limit: ``Retry-After`` says when the window that refused it ends."""
+
+    status = 429
+    code = "too_many_attempts"
+
+
+class InvalidCredentials(DomainError):
+    status = 401
+    code = "invalid_credentials"
+
+
+class SignInRefused(DomainError):
+    status = 403
+    code = "sign_in_refused"
+
+
+class PasswordChangeRequired(DomainError):
+    status = 403
+    code = "password_change_required"
+
+
+class InvalidToken(BadRequest):
+    code = "invalid_token"
 
 
 def field_error(field: str, message: str) -> dict[str, str]:

@@ -236,6 +236,12 @@ class MailingService:
                 resumed += 1
         return resumed
 
+    def check_unsubscribe(self, token: str) -> None:
+        """``BadToken`` (400) unless the unsubscribe link is one of ours; changes nothing."""
+        from crm_core.mail.unsubscribe import UnsubscribeSigner
+
+        UnsubscribeSigner(self._signing_key()).read(token)
+
     def unsubscribe(self, token: str) -> dict[str, str]:
         """Opt the customer out of marketing email; the same answer however often it is used."""
         from crm_core.mail.unsubscribe import UnsubscribeSigner
