@@ -150,3 +150,33 @@ def test_one_recipient_whose_email_fails_to_render_is_failed_and_the_others_are_
     assert (done["status"], done["counts"]["sent"], done["counts"]["failed"]) == ("completed", 2, 1)
     failed = [r for r in done["recipients"] if r["status"] == "failed"]
     assert [r["customer_id"] for r in failed] == [ids[1]] and "cannot be encoded" in failed[0]["reason"]
+
+
+# ---- a retry of a write that already landed -------------------------------------------------------------------
+
+def test_a_retried_write_with_an_idempotency_key_is_recognised_not_doubled(api: Call, ada: dict[str, Any]) -> None:
+    # Given a note written with an Idempotency-Key, whose answer the client never saw
+    base = f"/customers/{ada['id']}/notes"
+    key = {"Idempotency-Key": "note-7f3a"}
+    first = api("POST", base, body={"text": "Called about renewal"}, headers=key)
+    # When the client sends the same request again
+    retry = api("POST", base, body={"text": "Called about renewal"}, headers=key)
+    # Then it gets the first answer, and there is one note
+    assert first.status == retry.status == 201 and retry.body == first.body
+    assert [n["text"] for n in api("GET", base).body] == ["Called about renewal"]
+    # And the same key for another body is refused; another user's key is their own; a new key writes again
+    reused = api("POST", base, body={"text": "Something else"}, headers=key)
+    assert (reused.status, reused.body["error"]["code"]) == (422, "idempotency_key_reused")
+    assert api("POST", base, body={"text": "Called about renewal"}, headers=key, user="someone-else").status == 201
+    assert api("POST", base, body={"text": "Called about renewal"}, headers={"Idempotency-Key": "n2"}).status == 201
+    assert len(api("GET", base).body) == 3
+
+
+def test_a_refused_write_is_not_kept_under_its_key(api: Call, ada: dict[str, Any]) -> None:
+    key = {"Idempotency-Key": "invoice-1"}
+    base = f"/customers/{ada['id']}/invoices"
+    body = {"issued_on": "2026-01-01", "due_on": "2026-02-01", "amount": "10.00", "number": "INV-X1"}
+    assert api("POST", base, body={**body, "amount": "-1"}, headers=key).status == 422
+    assert api("POST", base, body=body, headers={"Idempotency-Key": "invoice-2"}).status == 201
+    assert api("POST", base, body=body, headers={"Idempotency-Key": "invoice-2"}).status == 201
+    assert len(api("GET", base).body["items"]) == 1

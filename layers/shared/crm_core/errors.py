@@ -65,6 +65,12 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class RequestUnderWay(Conflict):
+    """A request with the same ``Idempotency-Key`` is being served right now."""
+
+    code = "request_under_way"
+
+
 class UsernameTaken(Conflict):
     code = "username_taken"
 
@@ -82,6 +88,12 @@ class DuplicateCustomer(Conflict):
 class Invalid(DomainError):
     status = 422
     code = "invalid"
+
+
+class IdempotencyKeyReused(Invalid):
+    """An ``Idempotency-Key`` already used for a different request."""
+
+    code = "idempotency_key_reused"
 
 
 class UnsupportedMediaType(DomainError):
