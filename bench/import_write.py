@@ -46,12 +46,15 @@ from moto import mock_aws
 from crm_core import wiring
 from crm_core.aws import client
 from crm_core.dal.dynamo import BATCH_GET_MAX, BATCH_WRITE_MAX
-from crm_core.dal.imports import ImportJobRepository
+from crm_core.imports.store import ImportJobRepository
 from crm_core.models.imports import FINISHED, ImportJob
+from crm_local import emulator
 from crm_local.events import sqs_event
 from crm_local.template import Template
 from report import count, seconds, table
 from search_reads import BENCH_ENV, environment, progress
+
+emulator.install()  # moto's DynamoDB at the cost of the items (transactions copy only theirs), as everywhere
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "functions" / "sync"  # import_worker
@@ -334,7 +337,7 @@ def measure_size(size: int) -> SizeResult:
 
     workbook = simple_workbook(size)
     template = Template(secrets={"CursorSigningSecret": BENCH_ENV["CURSOR_SIGNING_KEY"]})
-    with environment(BENCH_ENV), mock_aws(), transactions_copy_their_items():
+    with environment(BENCH_ENV), mock_aws():
         account = Account(template)
         progress(f"import_write: {size:,} rows, first upload")
         first = account.run("first upload", UPLOAD_KEY.format(size=size), workbook, size)
@@ -453,13 +456,10 @@ def render(results: list[SizeResult]) -> str:
     out.append("customer numbers, usernames and emails; profile keys the profiles of the matches and of each row's")
     out.append("own derived id (how a retried chunk finds what its earlier try created); found: items returned.")
     out.append(f"Each size runs in a fresh moto account; chunks of {CHUNK_ROWS:,} rows, one queue message at a time.")
-    out.append("in moto: time inside the calls (botocore and moto, in this process). moto answers a Query by")
-    out.append("sorting every item of the table, so the one Query of a pass (the job's chunk markers, when the")
-    out.append("chunks are queued) takes seconds once the table holds the first upload's customers, where")
-    out.append("DynamoDB reads only that job's items; and it serialises each item BatchGetItem returns slowly.")
-    out.append("moto's TransactWriteItems copies the whole table for its rollback on every call; here it copies")
-    out.append("only the items the transaction names (transactions_copy_their_items), else the first upload would")
-    out.append("take hours. The second upload goes under another name: moto's S3 event has no versionId, so a new")
+    out.append("in moto: time inside the calls (botocore and moto, in this process). moto runs with the")
+    out.append("emulator changes of crm_local/emulator.py: as released, its TransactWriteItems copies the whole")
+    out.append("table for its rollback on every call (the first upload would take hours), and a Query sorts the")
+    out.append("whole table. The second upload goes under another name: moto's S3 event has no versionId, so a new")
     out.append("version of the same key would look like a second delivery of the first upload and be read once.")
     return "\n".join(out)
 
