@@ -58,11 +58,7 @@ emulator.install()  # moto's DynamoDB at the cost of the items (transactions cop
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "functions" / "sync"  # import_worker
-TESTS = ROOT / "tests"  # import_books, moto_speed
-if str(TESTS) not in sys.path:
-    sys.path.append(str(TESTS))
-
-from moto_speed import transactions_copy_their_items  # noqa: E402 - from the tests folder, on the path above
+TESTS = ROOT / "tests"  # import_books
 
 SIZES = (2_000, 10_000)
 QUICK_SIZES = (500, 2_000)

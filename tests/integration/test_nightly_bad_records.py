@@ -18,7 +18,6 @@ from crm_core.ids import new_id
 from crm_core.money import OpenInvoice
 from crm_local.template import Template
 from integration.conftest import Call
-from moto_speed import transactions_copy_their_items
 
 TODAY = utcnow().date()
 CUSTOMERS = 1_000
@@ -60,8 +59,7 @@ def nightly(aws: Template, context: Any) -> Iterator[Any]:
                  "time": f"{day.isoformat()}T02:00:00Z", "detail": {}}
         return dict(balance_refresh.handler(event, context))
 
-    # last night's run completed (so tonight reads today's partition, not 400 days of them), and moto's
-    # transactions copy only their items (else each copies the whole table)
+    # last night's run completed (so tonight reads today's partition, not 400 days of them)
     from crm_core.aws import client
     from crm_core.config import get_settings
     from crm_core.dal.runs import RunRepository
@@ -69,8 +67,7 @@ def nightly(aws: Template, context: Any) -> Iterator[Any]:
 
     RunRepository(client("dynamodb"), get_settings().table_name).complete(NightlyRefresh.JOB, TODAY - timedelta(days=1),
                                                                          {})
-    with transactions_copy_their_items():
-        yield run
+    yield run
 
 
 def test_an_invoice_due_at_the_end_of_the_calendar_is_refreshed_like_any_other(
