@@ -222,13 +222,18 @@ def synthetic_customers(size: int, now: datetime, seed: int = SEED) -> Iterator[
 
 
 class _Recorder:
-    """Stands in for the DynamoDB client: keeps the transaction ``CustomerRepository.create`` would send."""
+    """Stands in for the DynamoDB client: keeps the items ``CustomerRepository.create`` would put (in its
+    transaction, and in batches before it when they do not all fit in one)."""
 
     def __init__(self) -> None:
         self.actions: list[dict[str, Any]] = []
 
     def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
-        self.actions = TransactItems
+        self.actions += TransactItems
+        return {}
+
+    def batch_write_item(self, RequestItems: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+        self.actions += [{"Put": r["PutRequest"]} for requests in RequestItems.values() for r in requests]
         return {}
 
 
