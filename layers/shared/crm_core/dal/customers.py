@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from crm_core.clock import iso, utcnow
 from crm_core.dal.dynamo import (
     TRANSACTION_MAX,
@@ -48,6 +50,7 @@ from crm_core.dal.dynamo import (
     batch_get,
     batch_write,
     call,
+    error_code,
     from_item,
     key,
     query_all,
@@ -76,6 +79,7 @@ MONEY_SUMMARY = "MONEY"
 TRANSACTION_MARKERS = (POINTS_SUMMARY, MONEY_SUMMARY)
 FIRST_CUSTOMER_NUMBER = 100_000
 SYNC_MARKER = "ACCTSYNC"
+LEGACY_TERM = "TERM#"  # the search index's items before prefix and pair items; the index rebuild removes them
 SYNC_SHARDS = 8
 # What the accounts package holds of a customer: a change to one of these asks for a sync
 ACCOUNTING_FIELDS = ("type", "first_name", "last_name", "organization_name", "email", "phone", "address")
@@ -381,15 +385,43 @@ class CustomerRepository:
             actions.append((None, put_action(table, sync_marker(after.id))))
         self._transact_with_search(actions, claim, search_item_changes(after.id, terms_before, terms_after))
 
-    def reindex(self, customer: Customer, terms: set[Term], dedupe: str | None) -> None:
-        """Write a customer's search items and its profile's index keys as they are made now (the index
-        rebuild): the items are put again (the same item twice changes nothing), the profile updated only if
-        its version has not moved meanwhile."""
-        self._put_all([item for _, item in sorted(search_items(customer.id, terms).items())], NOT_WRITTEN)
-        with contextlib.suppress(ConditionFailed):
-            transact(self._ddb, [(None, put_action(self._table, profile_item(customer, dedupe), "#v = :v",
-                                                   names={"#v": "version"},
-                                                   values={":v": {"N": str(customer.version)}}))])
+    def reindex(self, customer: Customer, terms: set[Term]) -> bool:
+        """Write a customer's search items and its profile's GSI3 keys as they are made now (the index rebuild).
+        The items are put again (the same item twice changes nothing); the profile's keys are set only if its
+        version is still ``customer.version`` (else the change that moved it wrote them): False then."""
+        batch_write(self._ddb, self._table, [{"PutRequest": {"Item": to_item(item)}}
+                                             for _, item in sorted(search_items(customer.id, terms).items())])
+        try:
+            call(self._ddb.update_item, TableName=self._table, Key=key(customer_pk(customer.id), PROFILE),
+                 UpdateExpression="SET GSI3PK = :pk, GSI3SK = :id", ConditionExpression="version = :v",
+                 ExpressionAttributeValues={
+                     ":pk": {"S": kind_bucket(customer.type, customer.status, id_time(customer.id))},
+                     ":id": {"S": customer.id}, ":v": {"N": str(customer.version)}})
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def scan_page(self, segment: int, segments: int, start: dict[str, Any] | None,
+                  limit: int) -> tuple[list[Customer], list[ItemKey], dict[str, Any] | None]:
+        """One page of a (parallel) Scan of the table, for the index rebuild only: its profiles, the keys of its
+        items of the search index before this one (``TERM#``), and where the next page starts."""
+        request: dict[str, Any] = {
+            "TableName": self._table, "Segment": segment, "TotalSegments": segments, "Limit": limit,
+            "FilterExpression": "SK = :profile OR begins_with(PK, :legacy)",
+            "ExpressionAttributeValues": {":profile": {"S": PROFILE}, ":legacy": {"S": LEGACY_TERM}},
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        answer = call(self._ddb.scan, **request)
+        profiles, legacy = [], []
+        for item in answer.get("Items", []):
+            if item["SK"]["S"] == PROFILE:
+                profiles.append(_customer(item))
+            else:
+                legacy.append((item["PK"]["S"], item["SK"]["S"]))
+        return profiles, legacy, answer.get("LastEvaluatedKey")
 
     def search_item_keys(self, customer_id: str, terms: set[Term]) -> list[ItemKey]:
         """The keys of the search items a customer with these terms has (to remove them)."""
