@@ -202,6 +202,7 @@ def reindex_command(endpoint: str | None, table: str | None, segment: int, segme
     import boto3
 
     from crm_core.dal.customers import CustomerRepository
+    from crm_core.dal.reindex import TableScan
     from crm_core.services.reindex import SearchReindex
 
     if endpoint:
@@ -213,7 +214,8 @@ def reindex_command(endpoint: str | None, table: str | None, segment: int, segme
     if not table:
         print("crm reindex: name the customers table with --table", file=sys.stderr)
         return 2
-    reindex = SearchReindex(CustomerRepository(boto3.client("dynamodb"), table))
+    ddb = boto3.client("dynamodb")
+    reindex = SearchReindex(CustomerRepository(ddb, table), TableScan(ddb, table))
     progress = reindex.run_page(segment, segments)
     while progress.resume:
         print(f"crm reindex: {progress.customers:,} customers so far", file=sys.stderr, flush=True)

@@ -79,7 +79,6 @@ MONEY_SUMMARY = "MONEY"
 TRANSACTION_MARKERS = (POINTS_SUMMARY, MONEY_SUMMARY)
 FIRST_CUSTOMER_NUMBER = 100_000
 SYNC_MARKER = "ACCTSYNC"
-LEGACY_TERM = "TERM#"  # the search index's items before prefix and pair items; the index rebuild removes them
 SYNC_SHARDS = 8
 # What the accounts package holds of a customer: a change to one of these asks for a sync
 ACCOUNTING_FIELDS = ("type", "first_name", "last_name", "organization_name", "email", "phone", "address")
@@ -151,11 +150,11 @@ class CustomerRepository:
         answer = call(self._ddb.get_item, TableName=self._table, Key=key(customer_pk(customer_id), PROFILE),
                       ConsistentRead=consistent)
         item = answer.get("Item")
-        return _customer(item) if item else None
+        return customer_from_item(item) if item else None
 
     def get_many(self, ids: list[str]) -> dict[str, Customer]:
         keys = [key(customer_pk(i), PROFILE) for i in dict.fromkeys(ids)]
-        return {c.id: c for c in (_customer(item) for item in batch_get(self._ddb, self._table, keys))}
+        return {c.id: c for c in (customer_from_item(item) for item in batch_get(self._ddb, self._table, keys))}
 
     def types_and_statuses(self, ids: list[str]) -> dict[str, tuple[str, str]]:
         keys = [key(customer_pk(i), PROFILE) for i in dict.fromkeys(ids)]
@@ -403,26 +402,6 @@ class CustomerRepository:
             return False
         return True
 
-    def scan_page(self, segment: int, segments: int, start: dict[str, Any] | None,
-                  limit: int) -> tuple[list[Customer], list[ItemKey], dict[str, Any] | None]:
-        """One page of a (parallel) Scan of the table, for the index rebuild only: its profiles, the keys of its
-        items of the search index before this one (``TERM#``), and where the next page starts."""
-        request: dict[str, Any] = {
-            "TableName": self._table, "Segment": segment, "TotalSegments": segments, "Limit": limit,
-            "FilterExpression": "SK = :profile OR begins_with(PK, :legacy)",
-            "ExpressionAttributeValues": {":profile": {"S": PROFILE}, ":legacy": {"S": LEGACY_TERM}},
-        }
-        if start:
-            request["ExclusiveStartKey"] = start
-        answer = call(self._ddb.scan, **request)
-        profiles, legacy = [], []
-        for item in answer.get("Items", []):
-            if item["SK"]["S"] == PROFILE:
-                profiles.append(_customer(item))
-            else:
-                legacy.append((item["PK"]["S"], item["SK"]["S"]))
-        return profiles, legacy, answer.get("LastEvaluatedKey")
-
     def search_item_keys(self, customer_id: str, terms: set[Term]) -> list[ItemKey]:
         """The keys of the search items a customer with these terms has (to remove them)."""
         return sorted(search_items(customer_id, terms))
@@ -512,7 +491,7 @@ def profile_item(customer: Customer, dedupe: str | None) -> dict[str, Any]:
     return record
 
 
-def _customer(item: dict[str, Any]) -> Customer:
+def customer_from_item(item: dict[str, Any]) -> Customer:
     return Customer.model_validate(from_item(item))
 
 

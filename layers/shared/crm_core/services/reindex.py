@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crm_core.dal.customers import CustomerRepository
+from crm_core.dal.reindex import TableScan
 from crm_core.services.customers import customer_terms
 
 SCAN_PAGE = 200  # items a Scan call reads (a page's profiles are rebuilt before the next is read)
@@ -28,14 +29,15 @@ class ReindexProgress:
 
 
 class SearchReindex:
-    def __init__(self, customers: CustomerRepository) -> None:
+    def __init__(self, customers: CustomerRepository, scan: TableScan) -> None:
         self._customers = customers
+        self._scan = scan
 
     def run_page(self, segment: int = 0, segments: int = 1, start: dict[str, Any] | None = None,
                  progress: ReindexProgress | None = None) -> ReindexProgress:
         """Rebuild the customers of one page of one Scan segment; the progress says where the next starts."""
         progress = progress or ReindexProgress()
-        profiles, legacy, resume = self._customers.scan_page(segment, segments, start, SCAN_PAGE)
+        profiles, legacy, resume = self._scan.page(segment, segments, start, SCAN_PAGE)
         for customer in profiles:
             if self._customers.reindex(customer, customer_terms(customer)):
                 progress.customers += 1
