@@ -46,8 +46,8 @@ from moto import mock_aws
 from crm_core import wiring
 from crm_core.aws import client
 from crm_core.dal.dynamo import BATCH_GET_MAX, BATCH_WRITE_MAX
-from crm_core.dal.imports import ImportJobRepository
 from crm_core.dal.search import is_search_item
+from crm_core.imports.store import ImportJobRepository
 from crm_core.models.imports import FINISHED, ImportJob
 from crm_local import emulator
 from crm_local.events import sqs_event
