@@ -279,6 +279,6 @@ def test_the_public_function_writes_only_its_own_items(translated: Document) -> 
                                            ("GetItem", "BatchGetItem", "Query") for a in listed(s["Action"]))]
     # Then every table write it may make is limited to sign-in, reset and customer items by partition key
     assert writes and all(key_limits(s) for s in writes)
-    assert {k for s in writes for k in key_limits(s) or []} == {"CUST#*", "RATE#*", "RESET#*"}
+    assert {k for s in writes for k in key_limits(s) or []} == {"CUST#*", "RATE#*", "RESET#*", "SIGNIN#*"}
     assert not any(points_at(arn, "TableWritePolicy")
                    for arn in translated["Resources"]["PublicApiFunctionRole"]["Properties"]["ManagedPolicyArns"])
