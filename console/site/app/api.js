@@ -114,5 +114,7 @@ export function describe(error) {
 }
 
 export function capitalise(text) {
-  return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+  // A message that starts with a field's own name ("ends_on is before starts_on") keeps it as it is.
+  if (!text || /^\S*[_.]/.test(text)) return text;
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -314,7 +314,7 @@ export class ListScreen {
           </fieldset>` : nothing}
         <div class="filters">
           ${selectField({ id: "window", label: "Registered", value: this.windowDays,
-            choices: WINDOWS.map(([v, l]) => [v, v === "" ? "Any time (with a keyword or staff)" : l, v === "" && !this.q.trim() && !this.assigned]),
+            choices: WINDOWS.map(([v, l]) => [v, l, v === "" && !this.q.trim() && !this.assigned]),
             onChange: (v) => this.setFilter("windowDays", v) })}
           ${selectField({ id: "type", label: "Type", value: this.type,
             choices: [["", "Any type"], ["individual", "Individual"], ["organization", "Organisation"]],

@@ -887,19 +887,27 @@ class StatusTab extends Tab {
 
   async act(action) {
     this.refused = null;
+    this.last = null;
     const done = await this.run("actError", () => api("POST", this.path("/status"), { body: { action } }), { focusSummary: false });
+    const error = this.actError;
     if (done) {
       this.record.customer = { ...this.record.customer, ...done };
       announce(`${ACTIONS[action][0]}: the customer is now ${STATUS_LABELS[done.status].toLowerCase()}`);
       this.last = action;
     } else {
       this.refused = action;
-      update(() => { const el = document.getElementById(`status-${action}-error`); if (el) el.focus(); });
+      if (error instanceof ApiError && error.status === 409) this.record.reloadCustomer();
     }
-    const error = this.actError;
     await this.load();
     this.actError = error;
-    update();
+    update(() => {
+      const target = done ? document.querySelector("#record-panel .success")
+        : document.getElementById(`status-${action}-error`) || document.querySelector("#record-panel [role=alert]");
+      if (target) {
+        target.setAttribute("tabindex", "-1");
+        target.focus();
+      }
+    });
   }
 
   content() {
