@@ -1,6 +1,6 @@
 // What every screen shares: the signed-in user and what they may do, the staff directory, their list
 // preferences, the one render loop, navigation and the announcements screen readers hear.
-import { render } from "../vendor/lit-html.js";
+import { html, render } from "../vendor/lit-html.js";
 
 export const app = {
   config: null, // config.json: {mode: "local"} or {mode: "cognito", auth: {...}}
@@ -30,7 +30,17 @@ export function update(then) {
   scheduled = true;
   queueMicrotask(() => {
     scheduled = false;
-    render(rootView(), rootElement);
+    try {
+      render(rootView(), rootElement);
+    } catch (error) {
+      // Never a blank page: say what happened, and how to go on.
+      console.error(error);
+      render(html`<main id="main" tabindex="-1"><h1 data-page-title tabindex="-1">Something went wrong in the console</h1>
+        <div class="error-summary" role="alert"><p>${String(error && error.message ? error.message : error)}</p>
+        <p>What was saved is safe. <button type="button" @click=${() => location.reload()}>Reload the page</button></p></div></main>`,
+      rootElement);
+      return;
+    }
     openDialogs();
     for (const callback of afterRender.splice(0)) callback();
   });

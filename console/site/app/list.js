@@ -236,14 +236,15 @@ export class ListScreen {
   }
 
   openBulk(kind) {
+    // The dialog acts on the customers selected when it opened.
     this.bulk = { kind, staff: app.directory.length ? app.directory[0].username : "", assign: true, deleteHistory: false,
-      busy: false, error: null, outcomes: null };
+      busy: false, error: null, outcomes: null, ids: [...this.selected.keys()], names: [...this.selected.values()] };
     update();
   }
 
   async runBulk() {
     const bulk = this.bulk;
-    const ids = [...this.selected.keys()];
+    const ids = bulk.ids;
     bulk.busy = true;
     bulk.error = null;
     update();
@@ -426,9 +427,9 @@ export class ListScreen {
   bulkDialog() {
     const bulk = this.bulk;
     if (!bulk) return nothing;
-    const n = this.selected.size;
+    const n = bulk.ids.length;
     const done = () => { this.bulk = null; };
-    const names = [...this.selected.values()];
+    const names = bulk.names;
     const listed = html`<ul class="names">${names.slice(0, 10).map((name) => html`<li>${name}</li>`)}
       ${names.length > 10 ? html`<li>and ${names.length - 10} more</li>` : nothing}</ul>`;
     const outcomes = bulk.outcomes ? html`<div role="status" class="outcomes"><p>${outcomeSummary(bulk.outcomes)}</p>
@@ -469,10 +470,11 @@ export class ListScreen {
   }
 }
 
+const OUTCOMES = ["deleted", "assigned", "unassigned", "unchanged", "refused"];
+
 export function outcomeSummary(outcomes) {
-  const counts = {};
-  for (const o of outcomes) counts[o.outcome] = (counts[o.outcome] || 0) + 1;
-  return Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ") + ".";
+  const counts = OUTCOMES.map((kind) => [kind, outcomes.filter((o) => o.outcome === kind).length]);
+  return `${counts.filter(([, n]) => n).map(([kind, n]) => `${n} ${kind}`).join(", ")}.`;
 }
 
 // "/" anywhere on the list (outside a text field) goes to the search box.

@@ -340,8 +340,10 @@ export class RecordScreen {
       this.dialog = null;
       app.banner = { kind: "info", text: `Merged ${customerName(d.preview.source)} into ${customerName(d.preview.target)}.` };
       if (target === this.id) {
+        const tab = this.tab;
         this.tabs = {};
-        this.select(this.tab);
+        this.tab = null;
+        this.select(tab);
         await this.load();
       } else {
         navigate(`#/customers/${target}`);

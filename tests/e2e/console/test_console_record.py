@@ -231,7 +231,8 @@ def test_touch_points_benefits_and_notes(console: Console, http: Http) -> None:
     expect(page.locator("ul.notes")).to_contain_text("Call before noon")
     check_page(page, "record-notes")
     tasks = http("GET", f"/customers/{customer['id']}/tasks").body
-    assert [(t["title"], t["status"], t["assignee"]) for t in tasks] == [("Renewal call", "done", staff_user["username"])]
+    assert [(t["title"], t["status"], t["assignee"]) for t in tasks] == [
+        ("Renewal call", "done", staff_user["username"])]
     # The notice pops up the next time the record is opened
     console.open("#/customers")
     page = console.open_record(customer["id"], dismiss_notices=False)
