@@ -56,7 +56,7 @@ from crm_core.ids import new_id
 from crm_core.models.customer import Address, Customer
 from crm_core.services.customers import dedupe_of
 from crm_local.template import Template
-from import_write import FakeContext, WriteMeter, transactions_copy_their_items
+from import_write import FakeContext, WriteMeter
 from report import count, ratio, seconds, table
 from search_reads import BENCH_ENV, FIRST_NAMES, LAST_NAMES, POSTCODE_AREAS, environment, progress
 
@@ -218,7 +218,7 @@ def measure(size: int) -> Result:
     from accounts_server import FakeAccountsServer
 
     template = Template(secrets={"CursorSigningSecret": BENCH_ENV["CURSOR_SIGNING_KEY"]})
-    with FakeAccountsServer() as server, environment(BENCH_ENV), mock_aws(), transactions_copy_their_items():
+    with FakeAccountsServer() as server, environment(BENCH_ENV), mock_aws():
         ddb = boto3.client("dynamodb", config=Config(parameter_validation=False))  # seeding: botocore's checks off
         for args in template.tables().values():
             ddb.create_table(**args)

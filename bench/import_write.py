@@ -30,34 +30,31 @@ as the import means them to be. Run:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import json
 import os
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import boto3
-import moto.dynamodb.models as moto_dynamodb
 from moto import mock_aws
-from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.table import Table
 
 from crm_core import wiring
 from crm_core.aws import client
 from crm_core.dal.dynamo import BATCH_GET_MAX, BATCH_WRITE_MAX
 from crm_core.dal.imports import ImportJobRepository
 from crm_core.models.imports import FINISHED, ImportJob
+from crm_local import emulator
 from crm_local.events import sqs_event
 from crm_local.template import Template
 from report import count, seconds, table
 from search_reads import BENCH_ENV, environment, progress
+
+emulator.install()  # moto's DynamoDB at the cost of the items (transactions copy only theirs), as everywhere
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "functions" / "sync"  # import_worker
@@ -208,56 +205,6 @@ class WriteMeter:
         return sum(self.batch_get_keys.values()) / calls if calls else None
 
 
-# ---- moto's transactions -----------------------------------------------------------------------------
-
-class _TablesNotCopied:
-    """Stands in for the ``copy`` module inside moto.dynamodb.models while one transaction runs."""
-
-    @staticmethod
-    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
-        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-
-@contextlib.contextmanager
-def transactions_copy_their_items() -> Iterator[None]:
-    """moto's TransactWriteItems deep-copies every table it touches, for its rollback, on every call: each
-    transaction costs as much as the whole table (200 rows took 66 s, most of it in ``copy.deepcopy``). While
-    this is on, a transaction keeps a copy of the items it names instead, and puts them back if it fails:
-    the same outcome and the same rollback, at a cost that does not grow with the table."""
-    original = DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-        try:
-            saved = []
-            for action in transact_items:
-                _, op = next(iter(action.items()))
-                table = self.get_table(op["TableName"])
-                if "Item" in op:
-                    names = [n for n in (table.hash_key_attr, table.range_key_attr) if n]
-                    item_key = {n: op["Item"][n] for n in names}
-                else:
-                    item_key = op["Key"]
-                before = self.get_item(op["TableName"], item_key)
-                saved.append((op["TableName"], item_key, copy.deepcopy(before.to_json()["Attributes"])
-                              if before else None))
-        except Exception:  # noqa: BLE001 -- a request moto refuses: let moto answer it its own way
-            original(self, transact_items)
-            return
-        try:
-            with mock.patch.object(moto_dynamodb, "copy", _TablesNotCopied):
-                original(self, transact_items)
-        except Exception:
-            for table_name, item_key, attrs in reversed(saved):
-                if attrs is None:
-                    self.delete_item(table_name, item_key)
-                else:
-                    self.put_item(table_name, attrs)
-            raise
-
-    with mock.patch.object(DynamoDBBackend, "transact_write_items", transact_write_items):
-        yield
-
-
 # ---- one import, end to end ---------------------------------------------------------------------------
 
 class FakeContext:
@@ -386,7 +333,7 @@ def measure_size(size: int) -> SizeResult:
 
     workbook = simple_workbook(size)
     template = Template(secrets={"CursorSigningSecret": BENCH_ENV["CURSOR_SIGNING_KEY"]})
-    with environment(BENCH_ENV), mock_aws(), transactions_copy_their_items():
+    with environment(BENCH_ENV), mock_aws():
         account = Account(template)
         progress(f"import_write: {size:,} rows, first upload")
         first = account.run("first upload", UPLOAD_KEY.format(size=size), workbook, size)
@@ -505,13 +452,10 @@ def render(results: list[SizeResult]) -> str:
     out.append("customer numbers, usernames and emails; profile keys the profiles of the matches and of each row's")
     out.append("own derived id (how a retried chunk finds what its earlier try created); found: items returned.")
     out.append(f"Each size runs in a fresh moto account; chunks of {CHUNK_ROWS:,} rows, one queue message at a time.")
-    out.append("in moto: time inside the calls (botocore and moto, in this process). moto answers a Query by")
-    out.append("sorting every item of the table, so the one Query of a pass (the job's chunk markers, when the")
-    out.append("chunks are queued) takes seconds once the table holds the first upload's customers, where")
-    out.append("DynamoDB reads only that job's items; and it serialises each item BatchGetItem returns slowly.")
-    out.append("moto's TransactWriteItems copies the whole table for its rollback on every call; here it copies")
-    out.append("only the items the transaction names (transactions_copy_their_items), else the first upload would")
-    out.append("take hours. The second upload goes under another name: moto's S3 event has no versionId, so a new")
+    out.append("in moto: time inside the calls (botocore and moto, in this process). moto runs with the")
+    out.append("emulator changes of crm_local/emulator.py: as released, its TransactWriteItems copies the whole")
+    out.append("table for its rollback on every call (the first upload would take hours), and a Query sorts the")
+    out.append("whole table. The second upload goes under another name: moto's S3 event has no versionId, so a new")
     out.append("version of the same key would look like a second delivery of the first upload and be read once.")
     return "\n".join(out)
 

@@ -11,7 +11,10 @@ import pytest
 from moto import mock_aws
 
 from crm_core import wiring
+from crm_local import emulator
 from crm_local.template import Template
+
+emulator.install()  # moto's DynamoDB at the cost of the items (as the local stack and the benchmarks run it)
 
 TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from crm_core.http import actor, json_response
+from crm_core.http import SignedIn, json_response
 from crm_core.models.accounting import AccountingChoice, AccountingView, SyncRequest
 from crm_core.wiring import accounting_sync
 from route_params import CustomerId
@@ -25,8 +25,9 @@ def get_accounting(customer_id: CustomerId) -> AccountingView:
 
 @router.put("/customers/<customer_id>/accounting", tags=["accounting"],
             summary="Settle a held match: link the chosen account, or open a new one (at the next sync)")
-def choose_account(customer_id: CustomerId, choice: Annotated[AccountingChoice, Body()]) -> AccountingView:
-    return accounting_sync().choose(customer_id, choice, actor(router))
+def choose_account(actor: SignedIn,
+                   customer_id: CustomerId, choice: Annotated[AccountingChoice, Body()]) -> AccountingView:
+    return accounting_sync().choose(customer_id, choice, actor.username)
 
 
 @router.post("/accounting/sync", tags=["accounting"],

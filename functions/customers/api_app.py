@@ -1,9 +1,14 @@
 """One way to build an API function: a Powertools REST resolver with request validation, the routers it
-serves, errors mapped in one place (``crm_core.http``), and the Lambda handler with logging and tracing."""
+serves, errors mapped in one place (``crm_core.http``), and the Lambda handler with logging and tracing.
+
+Before the resolver reads a request, the handler checks it at the edge: on a staff function, that the
+caller's roles may call the route API Gateway matched (``crm_core.roles``: 401, 403 ``no_role`` or
+``forbidden``); on every function, that a body is JSON (415 otherwise) no deeper than a request needs (400).
+Route handlers get the signed-in user as a Powertools dependency (``actor: SignedIn``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -12,23 +17,37 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from crm_core.http import register_error_handlers
+from crm_core.errors import DomainError
+from crm_core.http import authorize, check_body, refusal, register_error_handlers
+from crm_core.roles import route_key
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def api_function(*routers: Router) -> tuple[APIGatewayRestResolver, Handler]:
-    """The resolver (routes may still be added to it) and the handler that serves it."""
+def api_function(*routers: Router, public: bool = False,
+                 form_routes: Iterable[str] = ()) -> tuple[APIGatewayRestResolver, Handler]:
+    """The resolver (routes may still be added to it) and the handler that serves it. ``public``: no sign-in
+    (the web forms' routes); ``form_routes`` (``"POST /path"``) also take form posts."""
     logger = Logger()
     tracer = Tracer()
     app = APIGatewayRestResolver(enable_validation=True)
     for router in routers:
         app.include_router(router)
     register_error_handlers(app, logger)
+    forms = frozenset(form_routes)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
     @tracer.capture_lambda_handler
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        route = route_key(str(event.get("httpMethod") or ""), str(event.get("resource") or ""))
+        try:
+            if not public:
+                logger.append_keys(user=authorize(event).username)
+            check_body(event, accept_forms=route in forms)
+        except DomainError as refused:
+            logger.info("request refused", extra={"route": route, "status": refused.status, "code": refused.code,
+                                                  "reason": refused.message})
+            return refusal(refused)
         return app.resolve(event, context)
 
     return app, handler

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import ValidationError
 
 from crm_core.errors import Invalid
-from crm_core.http import actor, validation_fields
+from crm_core.http import SignedIn, validation_fields
 from crm_core.models.customer import (
     BulkDelete,
     BulkOutcome,
@@ -34,8 +34,8 @@ router = Router()
 
 @router.post("/customers", status_code=201, tags=["customers"],
              summary="Create an individual or organization customer")
-def create_customer(customer: Annotated[CustomerCreate, Body()]) -> Customer:
-    return customer_service().create(customer, actor(router))  # type: ignore[arg-type]
+def create_customer(actor: SignedIn, customer: Annotated[CustomerCreate, Body()]) -> Customer:
+    return customer_service().create(customer, actor.username)  # type: ignore[arg-type]
 
 
 @router.get("/customers", tags=["customers"], summary="Search customers")
@@ -68,8 +68,8 @@ def get_customer(customer_id: CustomerId) -> CustomerDetail:
 
 @router.patch("/customers/<customer_id>", tags=["customers"],
               summary="Edit a customer (needs the current version; username cannot change)")
-def patch_customer(customer_id: CustomerId, changes: Annotated[CustomerPatch, Body()]) -> Customer:
-    return customer_service().patch(customer_id, changes, actor(router))
+def patch_customer(actor: SignedIn, customer_id: CustomerId, changes: Annotated[CustomerPatch, Body()]) -> Customer:
+    return customer_service().patch(customer_id, changes, actor.username)
 
 
 @router.get("/customers/<customer_id>/history", tags=["customers"], summary="Change history, newest first")
@@ -89,8 +89,8 @@ def status_options(customer_id: CustomerId) -> StatusOptions:
 
 @router.post("/customers/<customer_id>/status", tags=["customers"],
              summary="Enroll, un-enroll, deactivate (hold) or reactivate; a refused change says why (409)")
-def change_status(customer_id: CustomerId, change: Annotated[StatusChange, Body()]) -> Customer:
-    return customer_service().change_status(customer_id, change.action, actor(router))
+def change_status(actor: SignedIn, customer_id: CustomerId, change: Annotated[StatusChange, Body()]) -> Customer:
+    return customer_service().change_status(customer_id, change.action, actor.username)
 
 
 @router.get("/customers/<customer_id>/email-preferences", tags=["customers"], summary="Email opt-ins")
@@ -100,20 +100,20 @@ def get_email_preferences(customer_id: CustomerId) -> EmailPreferences:
 
 @router.put("/customers/<customer_id>/email-preferences", tags=["customers"],
             summary="Opt in or out per category (marketing, account)")
-def put_email_preferences(customer_id: CustomerId,
+def put_email_preferences(actor: SignedIn, customer_id: CustomerId,
                           preferences: Annotated[EmailPreferencesPut, Body()]) -> EmailPreferences:
-    return customer_service().set_email_preferences(customer_id, preferences, actor(router)).email_preferences
+    return customer_service().set_email_preferences(customer_id, preferences, actor.username).email_preferences
 
 
 @router.delete("/customers/<customer_id>", tags=["customers"],
                summary="Delete a customer without transactions (409 otherwise); history kept unless delete_history")
-def delete_customer(customer_id: CustomerId,
-                    delete_history: Annotated[bool, Query(description="also delete its change history")] = False
+def delete_customer(actor: SignedIn, customer_id: CustomerId,
+                    delete_history: Annotated[bool, Query(description="also delete its change history")] = False,
                     ) -> Response[str]:
-    customer_service().delete(customer_id, delete_history, actor(router))
+    customer_service().delete(customer_id, delete_history, actor.username)
     return Response(status_code=204, body="")
 
 
 @router.post("/customers/delete", tags=["customers"], summary="Delete many customers; an outcome per id")
-def delete_customers(request: Annotated[BulkDelete, Body()]) -> list[BulkOutcome]:
-    return customer_service().delete_many(request.ids, request.delete_history, actor(router))
+def delete_customers(actor: SignedIn, request: Annotated[BulkDelete, Body()]) -> list[BulkOutcome]:
+    return customer_service().delete_many(request.ids, request.delete_history, actor.username)

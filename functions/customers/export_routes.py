@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from crm_core.http import actor, is_admin, json_response
+from crm_core.http import SignedIn, json_response
 from crm_core.models.export import ExportJob, ExportRequest
 from crm_core.wiring import export_service
 from route_params import ExportId
@@ -22,13 +22,13 @@ router = Router()
                          "when it runs in the background (read it with GET /exports/{export_id}).",
              responses={201: {"description": "written; download_url is ready"},
                         202: {"description": "queued; poll GET /exports/{export_id}"}})
-def start_export(request: Annotated[ExportRequest, Body()]) -> Response[str]:
-    job = export_service().start(request, actor(router))
+def start_export(actor: SignedIn, request: Annotated[ExportRequest, Body()]) -> Response[str]:
+    job = export_service().start(request, actor.username)
     return json_response(201 if job.status == "completed" else 202, job.model_dump(mode="json"),
                          {"Location": f"/exports/{job.id}"})
 
 
 @router.get("/exports/<export_id>", tags=["exports"], summary="An export: its status, and its download link once "
                                                                "completed (valid for 15 minutes)")
-def get_export(export_id: ExportId) -> ExportJob:
-    return export_service().get(export_id, actor(router), is_admin(router))
+def get_export(actor: SignedIn, export_id: ExportId) -> ExportJob:
+    return export_service().get(export_id, actor.username, actor.is_admin)

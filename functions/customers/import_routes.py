@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from crm_core.http import actor, json_response
+from crm_core.http import SignedIn, json_response
 from crm_core.models.imports import ImportJob, ImportPage, ImportRequest
 from crm_core.wiring import import_service
 from route_params import ImportId
@@ -21,8 +21,8 @@ router = Router()
                          "multipart/form-data. The import starts when the file arrives; follow it with "
                          "GET /imports/{import_id}.",
              responses={201: {"description": "the job (awaiting_upload) and where to upload the workbook"}})
-def start_import(request: Annotated[ImportRequest, Body()]) -> Response[str]:
-    created = import_service().start(request, actor(router))
+def start_import(actor: SignedIn, request: Annotated[ImportRequest, Body()]) -> Response[str]:
+    created = import_service().start(request, actor.username)
     return json_response(201, created.model_dump(mode="json"), {"Location": f"/imports/{created.job.id}"})
 
 
@@ -41,14 +41,14 @@ def get_import(import_id: ImportId) -> ImportJob:
 @router.post("/imports/<import_id>/commit", tags=["imports"],
              summary="Apply a finished dry run's rows, as checked, without uploading again",
              responses={202: {"description": "queued; follow it with GET /imports/{import_id}"}})
-def commit_import(import_id: ImportId) -> Response[str]:
-    job = import_service().commit(import_id, actor(router))
+def commit_import(actor: SignedIn, import_id: ImportId) -> Response[str]:
+    job = import_service().commit(import_id, actor.username)
     return json_response(202, job.model_dump(mode="json"))
 
 
 @router.post("/imports/<import_id>/revert", tags=["imports"],
              summary="Undo an import: created customers removed, updated ones restored — unless changed since",
              responses={202: {"description": "reverting; follow it with GET /imports/{import_id}"}})
-def revert_import(import_id: ImportId) -> Response[str]:
-    job = import_service().revert(import_id, actor(router))
+def revert_import(actor: SignedIn, import_id: ImportId) -> Response[str]:
+    job = import_service().revert(import_id, actor.username)
     return json_response(202, job.model_dump(mode="json"))

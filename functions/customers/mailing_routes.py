@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from crm_core.http import actor, json_response
+from crm_core.http import SignedIn, json_response
 from crm_core.models.customer import ID_PATTERN
 from crm_core.models.mail import Mailing as MailingView
 from crm_core.models.mail import MailingCreate, MailingPreview, MailList, MailListPut, MailListSummary, Preview
@@ -27,8 +27,8 @@ def preview_mailing(request: Annotated[MailingPreview, Body()]) -> Preview:
 @router.post("/mailings", tags=["mail"],
              summary="Send a mass email to ids, a saved mail list or a search (opted-out and suppressed skipped)",
              responses={202: {"description": "queued; follow it with GET /mailings/{mailing_id}"}})
-def send_mailing(request: Annotated[MailingCreate, Body()]) -> Response[str]:
-    mailing = mailing_service().create(request, actor(router))
+def send_mailing(actor: SignedIn, request: Annotated[MailingCreate, Body()]) -> Response[str]:
+    mailing = mailing_service().create(request, actor.username)
     return json_response(202, mailing.model_dump(mode="json"), {"Location": f"/mailings/{mailing.id}"})
 
 
@@ -44,8 +44,8 @@ def list_mail_lists() -> list[MailListSummary]:
 
 
 @router.post("/mail-lists", status_code=201, tags=["mail"], summary="Save the current selection under a name")
-def save_mail_list(request: Annotated[MailListPut, Body()]) -> MailList:
-    return mailing_service().save_list(request, actor(router))
+def save_mail_list(actor: SignedIn, request: Annotated[MailListPut, Body()]) -> MailList:
+    return mailing_service().save_list(request, actor.username)
 
 
 @router.get("/mail-lists/<list_id>", tags=["mail"], summary="Load a mail list")
@@ -54,8 +54,8 @@ def get_mail_list(list_id: ListId) -> MailList:
 
 
 @router.put("/mail-lists/<list_id>", tags=["mail"], summary="Update a mail list (send the version you read)")
-def update_mail_list(list_id: ListId, request: Annotated[MailListPut, Body()]) -> MailList:
-    return mailing_service().save_list(request, actor(router), list_id)
+def update_mail_list(actor: SignedIn, list_id: ListId, request: Annotated[MailListPut, Body()]) -> MailList:
+    return mailing_service().save_list(request, actor.username, list_id)
 
 
 @router.delete("/mail-lists/<list_id>", tags=["mail"], summary="Delete a mail list")

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from crm_core.http import actor
+from crm_core.http import SignedIn
 from crm_core.models.money import (
     Balance,
     CreditCreate,
@@ -49,20 +49,20 @@ def list_invoices(customer_id: CustomerId, limit: Limit = None, cursor: Cursor =
 
 @router.post("/customers/<customer_id>/invoices", status_code=201, tags=["money"],
              summary="Add an invoice (pending until paid; overdue after its due date)")
-def add_invoice(customer_id: CustomerId, invoice: Annotated[InvoiceCreate, Body()]) -> Invoice:
-    return money_service().add_invoice(customer_id, invoice, actor(router))
+def add_invoice(actor: SignedIn, customer_id: CustomerId, invoice: Annotated[InvoiceCreate, Body()]) -> Invoice:
+    return money_service().add_invoice(customer_id, invoice, actor.username)
 
 
 @router.post("/customers/<customer_id>/payments", status_code=201, tags=["money"],
              summary="Record a payment: it pays the invoices named, else the oldest due; the rest is a credit")
-def add_payment(customer_id: CustomerId, payment: Annotated[PaymentCreate, Body()]) -> Payment:
-    return money_service().add_payment(customer_id, payment, actor(router))
+def add_payment(actor: SignedIn, customer_id: CustomerId, payment: Annotated[PaymentCreate, Body()]) -> Payment:
+    return money_service().add_payment(customer_id, payment, actor.username)
 
 
 @router.post("/customers/<customer_id>/credits", status_code=201, tags=["money"],
              summary="Give a credit (a credit note): allocated like a payment")
-def add_credit(customer_id: CustomerId, credit: Annotated[CreditCreate, Body()]) -> Payment:
-    return money_service().add_payment(customer_id, credit, actor(router))
+def add_credit(actor: SignedIn, customer_id: CustomerId, credit: Annotated[CreditCreate, Body()]) -> Payment:
+    return money_service().add_payment(customer_id, credit, actor.username)
 
 
 @router.get("/customers/<customer_id>/purchases", tags=["money"], summary="A customer's purchases, newest first")
@@ -72,8 +72,8 @@ def list_purchases(customer_id: CustomerId, limit: Limit = None, cursor: Cursor 
 
 @router.post("/customers/<customer_id>/purchases", status_code=201, tags=["money"],
              summary="Log a purchase: items with quantities and prices")
-def add_purchase(customer_id: CustomerId, purchase: Annotated[PurchaseCreate, Body()]) -> Purchase:
-    return money_service().add_purchase(customer_id, purchase, actor(router))
+def add_purchase(actor: SignedIn, customer_id: CustomerId, purchase: Annotated[PurchaseCreate, Body()]) -> Purchase:
+    return money_service().add_purchase(customer_id, purchase, actor.username)
 
 
 @router.get("/customers/<customer_id>/balance", tags=["money"],
@@ -96,18 +96,19 @@ def list_costs(customer_id: CustomerId) -> list[Cost]:
 
 
 @router.post("/customers/<customer_id>/costs", status_code=201, tags=["money"], summary="Add a cost")
-def add_cost(customer_id: CustomerId, cost: Annotated[CostCreate, Body()]) -> Cost:
-    return record_service().add(COSTS, customer_id, cost, actor(router))
+def add_cost(actor: SignedIn, customer_id: CustomerId, cost: Annotated[CostCreate, Body()]) -> Cost:
+    return record_service().add(COSTS, customer_id, cost, actor.username)
 
 
 @router.patch("/customers/<customer_id>/costs/<cost_id>", tags=["money"], summary="Change a cost")
-def change_cost(customer_id: CustomerId, cost_id: RecordId, patch: Annotated[CostPatch, Body()]) -> Cost:
-    return record_service().change(COSTS, customer_id, cost_id, patch, actor(router))
+def change_cost(actor: SignedIn,
+                customer_id: CustomerId, cost_id: RecordId, patch: Annotated[CostPatch, Body()]) -> Cost:
+    return record_service().change(COSTS, customer_id, cost_id, patch, actor.username)
 
 
 @router.delete("/customers/<customer_id>/costs/<cost_id>", tags=["money"], summary="Remove a cost")
-def remove_cost(customer_id: CustomerId, cost_id: RecordId) -> Response[str]:
-    record_service().remove(COSTS, customer_id, cost_id, actor(router))
+def remove_cost(actor: SignedIn, customer_id: CustomerId, cost_id: RecordId) -> Response[str]:
+    record_service().remove(COSTS, customer_id, cost_id, actor.username)
     return Response(status_code=204, body="")
 
 
@@ -118,18 +119,18 @@ def list_jobs(customer_id: CustomerId) -> list[Job]:
 
 
 @router.post("/customers/<customer_id>/jobs", status_code=201, tags=["money"], summary="Add a job")
-def add_job(customer_id: CustomerId, job: Annotated[JobCreate, Body()]) -> Job:
-    return record_service().add(JOBS, customer_id, job, actor(router))
+def add_job(actor: SignedIn, customer_id: CustomerId, job: Annotated[JobCreate, Body()]) -> Job:
+    return record_service().add(JOBS, customer_id, job, actor.username)
 
 
 @router.patch("/customers/<customer_id>/jobs/<job_id>", tags=["money"], summary="Change a job")
-def change_job(customer_id: CustomerId, job_id: RecordId, patch: Annotated[JobPatch, Body()]) -> Job:
-    return record_service().change(JOBS, customer_id, job_id, patch, actor(router))
+def change_job(actor: SignedIn, customer_id: CustomerId, job_id: RecordId, patch: Annotated[JobPatch, Body()]) -> Job:
+    return record_service().change(JOBS, customer_id, job_id, patch, actor.username)
 
 
 @router.delete("/customers/<customer_id>/jobs/<job_id>", tags=["money"], summary="Remove a job")
-def remove_job(customer_id: CustomerId, job_id: RecordId) -> Response[str]:
-    record_service().remove(JOBS, customer_id, job_id, actor(router))
+def remove_job(actor: SignedIn, customer_id: CustomerId, job_id: RecordId) -> Response[str]:
+    record_service().remove(JOBS, customer_id, job_id, actor.username)
     return Response(status_code=204, body="")
 
 
@@ -140,17 +141,17 @@ def list_deliveries(customer_id: CustomerId) -> list[Delivery]:
 
 
 @router.post("/customers/<customer_id>/deliveries", status_code=201, tags=["money"], summary="Add a delivery")
-def add_delivery(customer_id: CustomerId, delivery: Annotated[DeliveryCreate, Body()]) -> Delivery:
-    return record_service().add(DELIVERIES, customer_id, delivery, actor(router))
+def add_delivery(actor: SignedIn, customer_id: CustomerId, delivery: Annotated[DeliveryCreate, Body()]) -> Delivery:
+    return record_service().add(DELIVERIES, customer_id, delivery, actor.username)
 
 
 @router.patch("/customers/<customer_id>/deliveries/<delivery_id>", tags=["money"], summary="Change a delivery")
-def change_delivery(customer_id: CustomerId, delivery_id: RecordId,
+def change_delivery(actor: SignedIn, customer_id: CustomerId, delivery_id: RecordId,
                     patch: Annotated[DeliveryPatch, Body()]) -> Delivery:
-    return record_service().change(DELIVERIES, customer_id, delivery_id, patch, actor(router))
+    return record_service().change(DELIVERIES, customer_id, delivery_id, patch, actor.username)
 
 
 @router.delete("/customers/<customer_id>/deliveries/<delivery_id>", tags=["money"], summary="Remove a delivery")
-def remove_delivery(customer_id: CustomerId, delivery_id: RecordId) -> Response[str]:
-    record_service().remove(DELIVERIES, customer_id, delivery_id, actor(router))
+def remove_delivery(actor: SignedIn, customer_id: CustomerId, delivery_id: RecordId) -> Response[str]:
+    record_service().remove(DELIVERIES, customer_id, delivery_id, actor.username)
     return Response(status_code=204, body="")

@@ -12,7 +12,7 @@ from api_app import api_function
 from crm_core.http import caller_address, json_response
 from crm_core.models.mail import LoginAnswer, LoginRequest, ResetConfirm, ResetRequest
 
-app, handler = api_function()
+app, handler = api_function(public=True, form_routes=["POST /public/unsubscribe"])
 
 
 class Health(BaseModel):

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from crm_core.http import actor
+from crm_core.http import SignedIn
 from crm_core.models.points import PointsAdjustment, PointsEntry, PointsPreview, PointsStatement
 from crm_core.models.records import (
     Benefit,
@@ -46,18 +46,19 @@ def list_notes(customer_id: CustomerId) -> list[Note]:
 
 @router.post("/customers/<customer_id>/notes", status_code=201, tags=["notes"],
              summary="Add an internal note (operator_notice pops it up on the sales screen)")
-def add_note(customer_id: CustomerId, note: Annotated[NoteCreate, Body()]) -> Note:
-    return record_service().add(NOTES, customer_id, note, actor(router))
+def add_note(actor: SignedIn, customer_id: CustomerId, note: Annotated[NoteCreate, Body()]) -> Note:
+    return record_service().add(NOTES, customer_id, note, actor.username)
 
 
 @router.patch("/customers/<customer_id>/notes/<note_id>", tags=["notes"], summary="Edit a note")
-def change_note(customer_id: CustomerId, note_id: RecordId, patch: Annotated[NotePatch, Body()]) -> Note:
-    return record_service().change(NOTES, customer_id, note_id, patch, actor(router))
+def change_note(actor: SignedIn,
+                customer_id: CustomerId, note_id: RecordId, patch: Annotated[NotePatch, Body()]) -> Note:
+    return record_service().change(NOTES, customer_id, note_id, patch, actor.username)
 
 
 @router.delete("/customers/<customer_id>/notes/<note_id>", tags=["notes"], summary="Remove a note")
-def remove_note(customer_id: CustomerId, note_id: RecordId) -> Response[str]:
-    record_service().remove(NOTES, customer_id, note_id, actor(router))
+def remove_note(actor: SignedIn, customer_id: CustomerId, note_id: RecordId) -> Response[str]:
+    record_service().remove(NOTES, customer_id, note_id, actor.username)
     return _gone()
 
 
@@ -71,26 +72,27 @@ def list_tasks(customer_id: CustomerId,
 
 
 @router.post("/customers/<customer_id>/tasks", status_code=201, tags=["tasks"], summary="Add a follow-up task")
-def add_task(customer_id: CustomerId, task: Annotated[TaskCreate, Body()]) -> Task:
-    return record_service().add(TASKS, customer_id, task, actor(router))
+def add_task(actor: SignedIn, customer_id: CustomerId, task: Annotated[TaskCreate, Body()]) -> Task:
+    return record_service().add(TASKS, customer_id, task, actor.username)
 
 
 @router.patch("/customers/<customer_id>/tasks/<task_id>", tags=["tasks"], summary="Edit or close a task")
-def change_task(customer_id: CustomerId, task_id: RecordId, patch: Annotated[TaskPatch, Body()]) -> Task:
-    return record_service().change(TASKS, customer_id, task_id, patch, actor(router))
+def change_task(actor: SignedIn,
+                customer_id: CustomerId, task_id: RecordId, patch: Annotated[TaskPatch, Body()]) -> Task:
+    return record_service().change(TASKS, customer_id, task_id, patch, actor.username)
 
 
 @router.delete("/customers/<customer_id>/tasks/<task_id>", tags=["tasks"], summary="Remove a task")
-def remove_task(customer_id: CustomerId, task_id: RecordId) -> Response[str]:
-    record_service().remove(TASKS, customer_id, task_id, actor(router))
+def remove_task(actor: SignedIn, customer_id: CustomerId, task_id: RecordId) -> Response[str]:
+    record_service().remove(TASKS, customer_id, task_id, actor.username)
     return _gone()
 
 
 @router.get("/tasks", tags=["tasks"], summary="A staff user's open tasks across customers, soonest due first")
-def staff_tasks(assignee: Annotated[str | None, Query(max_length=128,
-                                                      description="staff username (default: you)")] = None
-                ) -> list[Task]:
-    return record_service().open_tasks_of(assignee or actor(router))
+def staff_tasks(actor: SignedIn,
+                assignee: Annotated[str | None, Query(max_length=128, description="staff username (default: you)")
+                                    ] = None) -> list[Task]:
+    return record_service().open_tasks_of(assignee or actor.username)
 
 
 # ---- account benefits ----------------------------------------------------------------------------
@@ -102,13 +104,13 @@ def list_benefits(customer_id: CustomerId) -> list[Benefit]:
 
 @router.post("/customers/<customer_id>/benefits", status_code=201, tags=["membership"],
              summary="Add a benefit to the account")
-def add_benefit(customer_id: CustomerId, benefit: Annotated[BenefitCreate, Body()]) -> Benefit:
-    return record_service().add(BENEFITS, customer_id, benefit, actor(router))
+def add_benefit(actor: SignedIn, customer_id: CustomerId, benefit: Annotated[BenefitCreate, Body()]) -> Benefit:
+    return record_service().add(BENEFITS, customer_id, benefit, actor.username)
 
 
 @router.delete("/customers/<customer_id>/benefits/<benefit_id>", tags=["membership"], summary="Remove a benefit")
-def remove_benefit(customer_id: CustomerId, benefit_id: RecordId) -> Response[str]:
-    record_service().remove(BENEFITS, customer_id, benefit_id, actor(router))
+def remove_benefit(actor: SignedIn, customer_id: CustomerId, benefit_id: RecordId) -> Response[str]:
+    record_service().remove(BENEFITS, customer_id, benefit_id, actor.username)
     return _gone()
 
 
@@ -121,8 +123,9 @@ def get_membership(customer_id: CustomerId) -> Membership:
 
 @router.put("/customers/<customer_id>/membership", tags=["membership"],
             summary="Set the membership: programme, expiry, benefit groups and their dates, hand-added benefits")
-def put_membership(customer_id: CustomerId, membership: Annotated[MembershipPut, Body()]) -> Membership:
-    return record_service().set_membership(customer_id, membership, actor(router))
+def put_membership(actor: SignedIn,
+                   customer_id: CustomerId, membership: Annotated[MembershipPut, Body()]) -> Membership:
+    return record_service().set_membership(customer_id, membership, actor.username)
 
 
 # ---- relationships -------------------------------------------------------------------------------
@@ -135,21 +138,22 @@ def list_relationships(customer_id: CustomerId) -> list[RelationshipView]:
 
 @router.post("/customers/<customer_id>/relationships", status_code=201, tags=["relationships"],
              summary="Link another customer (contact, business, sold_for); the other side shows the inverse")
-def add_relationship(customer_id: CustomerId, link: Annotated[RelationshipCreate, Body()]) -> RelationshipView:
-    return record_service().relate(customer_id, link, actor(router))
+def add_relationship(actor: SignedIn,
+                     customer_id: CustomerId, link: Annotated[RelationshipCreate, Body()]) -> RelationshipView:
+    return record_service().relate(customer_id, link, actor.username)
 
 
 @router.patch("/customers/<customer_id>/relationships/<relationship_id>", tags=["relationships"],
               summary="Change a link's type or note (both sides)")
-def change_relationship(customer_id: CustomerId, relationship_id: RecordId,
+def change_relationship(actor: SignedIn, customer_id: CustomerId, relationship_id: RecordId,
                         patch: Annotated[RelationshipPatch, Body()]) -> RelationshipView:
-    return record_service().change_relationship(customer_id, relationship_id, patch, actor(router))
+    return record_service().change_relationship(customer_id, relationship_id, patch, actor.username)
 
 
 @router.delete("/customers/<customer_id>/relationships/<relationship_id>", tags=["relationships"],
                summary="Remove a link (both sides)")
-def remove_relationship(customer_id: CustomerId, relationship_id: RecordId) -> Response[str]:
-    record_service().unrelate(customer_id, relationship_id, actor(router))
+def remove_relationship(actor: SignedIn, customer_id: CustomerId, relationship_id: RecordId) -> Response[str]:
+    record_service().unrelate(customer_id, relationship_id, actor.username)
     return _gone()
 
 
@@ -163,8 +167,9 @@ def points_statement(customer_id: CustomerId, limit: Annotated[int | None, Query
 
 @router.post("/customers/<customer_id>/points", status_code=201, tags=["points"],
              summary="Adjust points: amount (+/-), type and reason are required")
-def adjust_points(customer_id: CustomerId, adjustment: Annotated[PointsAdjustment, Body()]) -> PointsEntry:
-    return points_service().adjust(customer_id, adjustment, actor(router))
+def adjust_points(actor: SignedIn,
+                  customer_id: CustomerId, adjustment: Annotated[PointsAdjustment, Body()]) -> PointsEntry:
+    return points_service().adjust(customer_id, adjustment, actor.username)
 
 
 @router.post("/customers/<customer_id>/points/preview", tags=["points"],

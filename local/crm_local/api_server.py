@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from crm_local.console import console_answer, is_console
-from crm_local.events import LOCAL_STAFF_GROUPS, LOCAL_STAFF_USER, api_event
+from crm_local.events import LOCAL_STAFF_USER, api_event, dev_groups
 from crm_local.stack import Functions
 from crm_local.template import Route
 
@@ -131,7 +131,7 @@ class LocalApi:
         event = api_event(method, parts.path, resource=route.path, path_parameters=path_parameters,
                           query=parse_qs(parts.query, keep_blank_values=True),
                           body=raw.decode("utf-8", "replace") if raw else None, headers=headers, user=user,
-                          groups=request.headers.get("X-Dev-Groups", LOCAL_STAFF_GROUPS),
+                          groups=dev_groups(user or "", request.headers.get("X-Dev-Groups")),
                           source_ip=request.client_address[0])
         result = self.functions.invoke(route.function, event)
         response_headers = dict(result.get("headers") or {})

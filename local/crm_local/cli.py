@@ -87,10 +87,12 @@ class LocalStack:
 
         from moto.server import ThreadedMotoServer
 
+        from crm_local import emulator
         from crm_local.api_server import LocalApi
         from crm_local.poller import QueuePoller
         from crm_local.stack import Functions, create_resources, local_template, point_at
 
+        emulator.install()  # moto's DynamoDB at the cost of the items it holds
         self.template = local_template(f"http://{host}:{api_port}")
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's per-request lines
         self.emulator = ThreadedMotoServer(ip_address=host, port=aws_port, verbose=False)

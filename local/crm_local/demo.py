@@ -25,7 +25,7 @@ DEMO_CUSTOMERS: list[dict[str, Any]] = [
     {"type": "individual", "first_name": "Grace", "last_name": "Hopper", "username": "ghopper",
      "email": "grace@navy.example", "organization_name": "Harbour Computing Ltd",
      "address": {"line1": "3 Harbour Road", "city": "Bristol", "postcode": "BS1 5TT", "country": "GB"},
-     "assigned_staff": ["local-staff", "sales-lead"]},
+     "assigned_staff": ["local-staff", "local-admin"]},
     {"type": "organization", "organization_name": "Harbour Computing Ltd", "email": "accounts@harbour.example",
      "phone": "0117 496 0555", "address": {"line1": "3 Harbour Road", "city": "Bristol", "postcode": "BS1 5TT",
                                            "country": "GB"}},

@@ -18,6 +18,18 @@ LOCAL_STAFF_USER = "local-staff"
 LOCAL_STAFF_GROUPS = "staff,admin"
 
 
+def dev_groups(user: str, given: str | None) -> str:
+    """The groups a local request acts with: ``X-Dev-Groups`` as given (comma-separated; empty: none); without
+    it, a built-in user's own groups (``crm_core.dal.directory.BUILT_IN_STAFF``), any other name staff and
+    admin."""
+    if given is not None:
+        return given
+    from crm_core.dal.directory import BUILT_IN_STAFF
+
+    known = next((m for m in BUILT_IN_STAFF if m.username == user), None)
+    return ",".join(known.roles) if known else LOCAL_STAFF_GROUPS
+
+
 def api_event(method: str, path: str, *, resource: str | None = None, path_parameters: dict[str, str] | None = None,
               query: dict[str, list[str]] | None = None, body: Any = None, headers: dict[str, str] | None = None,
               user: str | None = LOCAL_STAFF_USER, groups: str = LOCAL_STAFF_GROUPS,

@@ -137,6 +137,8 @@ class Template:
         if name in parameters:
             return str(parameters[name].get("Default", ""))
         kind = self.resources.get(name, {}).get("Type")
+        if kind == "AWS::Cognito::UserPool":
+            return ""  # no user pool locally: the X-Dev-* headers sign in, the built-in users are the directory
         if name in self.secrets or kind == "AWS::SecretsManager::Secret":
             return name
         if kind == "AWS::S3::Bucket":

@@ -31,11 +31,11 @@ def test_the_sales_screen_pops_up_operator_notices(http: Http) -> None:
 def test_a_task_shows_on_the_assignees_list_until_done(http: Http) -> None:
     customer = _new(http, first_name="Follow", last_name="Up")
     task = http("POST", f"/customers/{customer['id']}/tasks",
-                {"title": "Renewal call", "due_date": "2027-01-10", "assignee": "e2e-tasks-user"}).body
-    mine = http("GET", "/tasks", headers={"X-Dev-User": "e2e-tasks-user"}).body
+                {"title": "Renewal call", "due_date": "2027-01-10", "assignee": "local-admin"}).body
+    mine = http("GET", "/tasks", headers={"X-Dev-User": "local-admin"}).body
     assert [t["id"] for t in mine] == [task["id"]]
     http("PATCH", f"/customers/{customer['id']}/tasks/{task['id']}", {"version": 1, "status": "done"})
-    assert http("GET", "/tasks", headers={"X-Dev-User": "e2e-tasks-user"}).body == []
+    assert http("GET", "/tasks", headers={"X-Dev-User": "local-admin"}).body == []
 
 
 def test_a_business_and_its_contact_see_each_other(http: Http) -> None:
@@ -77,9 +77,9 @@ def test_membership_and_benefits(http: Http) -> None:
 
 def test_bulk_assign_then_search_by_staff(http: Http) -> None:
     one, two = _new(http, first_name="One", last_name="Assigned"), _new(http, first_name="Two", last_name="Assigned")
-    outcomes = http("POST", "/customers/assign", {"ids": [one["id"], two["id"]], "staff_user": "e2e-rep"}).body
+    outcomes = http("POST", "/customers/assign", {"ids": [one["id"], two["id"]], "staff_user": "local-clerk"}).body
     assert [o["outcome"] for o in outcomes] == ["assigned", "assigned"]
-    found = http("GET", "/customers", query={"assigned_to": "e2e-rep"}).body["items"]
+    found = http("GET", "/customers", query={"assigned_to": "local-clerk"}).body["items"]
     assert {c["id"] for c in found} == {one["id"], two["id"]}
 
 
@@ -126,9 +126,40 @@ def test_email_preferences_and_unenrolment(http: Http) -> None:
 
 def test_bulk_delete_and_unassign(http: Http) -> None:
     one, two = _new(http, first_name="Bulk", last_name="One"), _new(http, first_name="Bulk", last_name="Two")
-    http("POST", "/customers/assign", {"ids": [one["id"], two["id"]], "staff_user": "e2e-bulk"})
-    unassigned = http("POST", "/customers/unassign", {"ids": [one["id"]], "staff_user": "e2e-bulk"}).body
+    http("POST", "/customers/assign", {"ids": [one["id"], two["id"]], "staff_user": "local-viewer"})
+    unassigned = http("POST", "/customers/unassign", {"ids": [one["id"]], "staff_user": "local-viewer"}).body
     assert [o["outcome"] for o in unassigned] == ["unassigned"]
     outcomes = http("POST", "/customers/delete", {"ids": [one["id"], two["id"]]}).body
     assert [o["outcome"] for o in outcomes] == ["deleted", "deleted"]
-    assert http("GET", "/customers", query={"assigned_to": "e2e-bulk"}).body["items"] == []
+    assert http("GET", "/customers", query={"assigned_to": "local-viewer"}).body["items"] == []
+
+
+# ---- roles, over HTTP -------------------------------------------------------------------------------------
+
+def test_the_default_local_user_is_staff_and_admin(http: Http) -> None:
+    me = http("GET", "/me").body
+    assert (me["username"], me["roles"]) == ("local-staff", ["staff", "admin"])
+    assert "POST /customers/{customer_id}/merge" in me["permissions"]
+    assert {u["username"] for u in http("GET", "/staff").body["items"]} >= {"local-staff", "local-clerk",
+                                                                            "local-viewer"}
+
+
+def test_each_local_user_acts_with_its_own_groups(http: Http) -> None:
+    customer = _new(http, first_name="Role", last_name="Play")
+    viewer, clerk = {"X-Dev-User": "local-viewer"}, {"X-Dev-User": "local-clerk"}
+    assert http("GET", f"/customers/{customer['id']}", headers=viewer).status == 200
+    refused = http("POST", "/customers", {"type": "individual", "first_name": "No", "last_name": "Way"},
+                   headers=viewer)
+    assert (refused.status, refused.body["error"]["code"]) == (403, "forbidden")
+    assert "staff" in refused.body["error"]["message"]
+    deleting = http("DELETE", f"/customers/{customer['id']}", headers=clerk)
+    assert (deleting.status, deleting.body["error"]["code"]) == (403, "forbidden")
+    assert "admin" in deleting.body["error"]["message"]
+    assert http("GET", f"/customers/{customer['id']}").status == 200
+
+
+def test_an_empty_group_header_is_no_group(http: Http) -> None:
+    answer = http("GET", "/customers", headers={"X-Dev-User": "local-staff", "X-Dev-Groups": ""})
+    assert (answer.status, answer.body["error"]["code"]) == (403, "no_role")
+    assert http("GET", "/me", headers={"X-Dev-User": "someone", "X-Dev-Groups": "readonly"}).body["roles"] == [
+        "readonly"]

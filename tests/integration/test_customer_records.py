@@ -93,29 +93,29 @@ def test_open_tasks_are_listed_per_customer_and_per_staff_user(api: Call, ada: d
     # Given two tasks for jsmith on two customers, and one for someone else
     grace = _customer(api, "Grace", "Hopper")
     later = api("POST", f"/customers/{ada['id']}/tasks",
-                body={"title": "Renewal call", "due_date": "2027-02-01", "assignee": "jsmith"}).body
+                body={"title": "Renewal call", "due_date": "2027-02-01", "assignee": "local-clerk"}).body
     sooner = api("POST", f"/customers/{grace['id']}/tasks",
-                 body={"title": "Send brochure", "due_date": "2027-01-05", "assignee": "jsmith"}).body
-    api("POST", f"/customers/{ada['id']}/tasks", body={"title": "Other", "assignee": "mjones"})
+                 body={"title": "Send brochure", "due_date": "2027-01-05", "assignee": "local-clerk"}).body
+    api("POST", f"/customers/{ada['id']}/tasks", body={"title": "Other", "assignee": "local-admin"})
     # When jsmith lists their tasks
-    mine = api("GET", "/tasks", user="jsmith").body
+    mine = api("GET", "/tasks", user="local-clerk").body
     # Then they are soonest due first, with their customers
     assert [(t["title"], t["customer_id"]) for t in mine] == [("Send brochure", grace["id"]),
                                                              ("Renewal call", ada["id"])]
-    assert [t["title"] for t in api("GET", "/tasks", query={"assignee": "mjones"}).body] == ["Other"]
+    assert [t["title"] for t in api("GET", "/tasks", query={"assignee": "local-admin"}).body] == ["Other"]
     # And once one is done it leaves the open list but stays on the customer
     done = api("PATCH", f"/customers/{grace['id']}/tasks/{sooner['id']}", body={"version": 1, "status": "done"})
     assert done.status == 200
-    assert [t["id"] for t in api("GET", "/tasks", user="jsmith").body] == [later["id"]]
+    assert [t["id"] for t in api("GET", "/tasks", user="local-clerk").body] == [later["id"]]
     assert api("GET", f"/customers/{grace['id']}/tasks", query={"status": "done"}).body[0]["id"] == sooner["id"]
     assert api("GET", f"/customers/{grace['id']}/tasks", query={"status": "open"}).body == []
 
 
 def test_reassigning_a_task_moves_it_between_staff_lists(api: Call, ada: dict[str, Any]) -> None:
-    task = api("POST", f"/customers/{ada['id']}/tasks", body={"title": "Visit", "assignee": "jsmith"}).body
-    api("PATCH", f"/customers/{ada['id']}/tasks/{task['id']}", body={"version": 1, "assignee": "mjones"})
-    assert api("GET", "/tasks", query={"assignee": "jsmith"}).body == []
-    assert [t["id"] for t in api("GET", "/tasks", query={"assignee": "mjones"}).body] == [task["id"]]
+    task = api("POST", f"/customers/{ada['id']}/tasks", body={"title": "Visit", "assignee": "local-clerk"}).body
+    api("PATCH", f"/customers/{ada['id']}/tasks/{task['id']}", body={"version": 1, "assignee": "local-admin"})
+    assert api("GET", "/tasks", query={"assignee": "local-clerk"}).body == []
+    assert [t["id"] for t in api("GET", "/tasks", query={"assignee": "local-admin"}).body] == [task["id"]]
 
 
 def test_a_task_with_a_bad_date_or_status_is_refused(api: Call, ada: dict[str, Any]) -> None:

@@ -15,11 +15,11 @@ from integration.conftest import Call
 PEOPLE = [
     {"type": "individual", "first_name": "Ada", "last_name": "Lovelace", "username": "alovelace",
      "email": "ada.lovelace@example.org", "phone": "+44 20 7946 0000", "address": {"postcode": "N1 9GU"},
-     "assigned_staff": ["jsmith"]},
+     "assigned_staff": ["local-clerk"]},
     {"type": "individual", "first_name": "Adam", "last_name": "Smith", "email": "adam@kirkcaldy.example",
      "phone": "01592 000111", "address": {"postcode": "KY1 1AA"}},
     {"type": "organization", "organization_name": "Lovelace Engines Ltd", "email": "hello@engines.example",
-     "address": {"postcode": "N1 9GU"}, "assigned_staff": ["jsmith", "mjones"]},
+     "address": {"postcode": "N1 9GU"}, "assigned_staff": ["local-clerk", "local-admin"]},
     {"type": "individual", "first_name": "Grace", "last_name": "Hopper", "organization_name": "Harbour Computing",
      "email": "grace@navy.example", "username": "ghopper"},
 ]
@@ -83,9 +83,9 @@ def test_unknown_field_is_refused_by_name(api: Call, people: dict[str, Any]) -> 
 def test_filters_by_type_status_and_assigned_staff(api: Call, people: dict[str, Any]) -> None:
     assert _names(api, q="lovelace", type="organization") == ["Lovelace Engines Ltd"]
     assert _names(api, q="lovelace", status="enrolled") == []
-    assert sorted(_names(api, assigned_to="jsmith")) == ["Lovelace", "Lovelace Engines Ltd"]
-    assert _names(api, assigned_to="mjones", type="organization") == ["Lovelace Engines Ltd"]
-    assert _names(api, q="ada", assigned_to="jsmith") == ["Lovelace"]
+    assert sorted(_names(api, assigned_to="local-clerk")) == ["Lovelace", "Lovelace Engines Ltd"]
+    assert _names(api, assigned_to="local-admin", type="organization") == ["Lovelace Engines Ltd"]
+    assert _names(api, q="ada", assigned_to="local-clerk") == ["Lovelace"]
 
 
 def test_without_keywords_lists_the_last_30_days_newest_first(api: Call, people: dict[str, Any],

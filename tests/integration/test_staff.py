@@ -14,35 +14,38 @@ def _people(api: Call, n: int) -> list[dict[str, Any]]:
 
 def test_assigned_staff_are_set_and_searchable(api: Call) -> None:
     (one,) = _people(api, 1)
-    answer = api("PUT", f"/customers/{one['id']}/staff", body={"staff": ["jsmith", "mjones"]})
-    assert answer.status == 200 and answer.body["assigned_staff"] == ["jsmith", "mjones"]
-    assert [c["id"] for c in api("GET", "/customers", query={"assigned_to": "mjones"}).body["items"]] == [one["id"]]
-    assert api("PUT", f"/customers/{one['id']}/staff", body={"staff": ["a", "b", "c"]}).status == 422
+    answer = api("PUT", f"/customers/{one['id']}/staff", body={"staff": ["local-clerk", "local-admin"]})
+    assert answer.status == 200 and answer.body["assigned_staff"] == ["local-clerk", "local-admin"]
+    found = api("GET", "/customers", query={"assigned_to": "local-admin"}).body["items"]
+    assert [c["id"] for c in found] == [one["id"]]
+    three = ["local-clerk", "local-admin", "local-viewer"]
+    assert api("PUT", f"/customers/{one['id']}/staff", body={"staff": three}).status == 422
     entry = api("GET", f"/customers/{one['id']}/history").body["items"][0]
     assert entry["action"] == "staff_assigned"
-    assert entry["changes"] == [{"field": "assigned_staff", "old": [], "new": ["jsmith", "mjones"]}]
+    assert entry["changes"] == [{"field": "assigned_staff", "old": [], "new": ["local-clerk", "local-admin"]}]
 
 
 def test_bulk_assign_reports_each_customer_and_keeps_the_limit_of_two(api: Call) -> None:
     full, free, already = _people(api, 3)
-    api("PUT", f"/customers/{full['id']}/staff", body={"staff": ["a", "b"]})
-    api("PUT", f"/customers/{already['id']}/staff", body={"staff": ["jsmith"]})
+    api("PUT", f"/customers/{full['id']}/staff", body={"staff": ["local-staff", "local-admin"]})
+    api("PUT", f"/customers/{already['id']}/staff", body={"staff": ["local-clerk"]})
     answer = api("POST", "/customers/assign", body={"ids": [full["id"], free["id"], already["id"]],
-                                                    "staff_user": "jsmith"})
+                                                    "staff_user": "local-clerk"})
     assert answer.status == 200
     assert [(o["id"], o["outcome"]) for o in answer.body] == [
         (full["id"], "refused"), (free["id"], "assigned"), (already["id"], "unchanged")]
     assert "already has 2 assigned staff" in answer.body[0]["message"]
-    found = {c["id"] for c in api("GET", "/customers", query={"assigned_to": "jsmith"}).body["items"]}
+    found = {c["id"] for c in api("GET", "/customers", query={"assigned_to": "local-clerk"}).body["items"]}
     assert found == {free["id"], already["id"]}
 
 
 def test_bulk_unassign_removes_the_user(api: Call) -> None:
     one, two = _people(api, 2)
-    api("POST", "/customers/assign", body={"ids": [one["id"], two["id"]], "staff_user": "jsmith"})
-    answer = api("POST", "/customers/unassign", body={"ids": [one["id"]], "staff_user": "jsmith"})
+    api("POST", "/customers/assign", body={"ids": [one["id"], two["id"]], "staff_user": "local-clerk"})
+    answer = api("POST", "/customers/unassign", body={"ids": [one["id"]], "staff_user": "local-clerk"})
     assert [o["outcome"] for o in answer.body] == ["unassigned"]
-    assert [c["id"] for c in api("GET", "/customers", query={"assigned_to": "jsmith"}).body["items"]] == [two["id"]]
+    found = api("GET", "/customers", query={"assigned_to": "local-clerk"}).body["items"]
+    assert [c["id"] for c in found] == [two["id"]]
 
 
 def test_preferences_belong_to_each_staff_user(api: Call) -> None:

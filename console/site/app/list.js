@@ -140,6 +140,10 @@ export class ListScreen {
   onKeyword(text) {
     this.q = text;
     if (!this.windowChosen) this.windowDays = text.trim() ? "" : "30";
+    // A new question: its answer starts at page 1, and the old pages are no longer its pages.
+    this.cursors = [null];
+    this.page = 0;
+    this.typing = true;
     this.searchSoon();
     update();
   }
@@ -176,6 +180,7 @@ export class ListScreen {
 
   async search({ page = 0, keepPage = false } = {}) {
     this.searchSoon.cancel();
+    this.typing = false;
     if (!keepPage) {
       if (page === 0) this.cursors = [null];
       this.page = page;
@@ -418,9 +423,9 @@ export class ListScreen {
     const hasNext = Boolean(this.result.next_cursor);
     if (!hasNext && this.page === 0) return nothing;
     return html`<nav class="pager" aria-label="Pages of customers">
-      <button type="button" ?disabled=${this.page === 0 || this.searching} @click=${() => this.search({ page: this.page - 1 })}>Previous page</button>
+      <button type="button" ?disabled=${this.page === 0 || this.searching || this.typing} @click=${() => this.search({ page: this.page - 1 })}>Previous page</button>
       <span>Page ${this.page + 1}</span>
-      <button type="button" ?disabled=${!hasNext || this.searching} @click=${() => this.search({ page: this.page + 1 })}>Next page</button>
+      <button type="button" ?disabled=${!hasNext || this.searching || this.typing} @click=${() => this.search({ page: this.page + 1 })}>Next page</button>
     </nav>`;
   }
 

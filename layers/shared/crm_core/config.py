@@ -55,6 +55,9 @@ class Settings(BaseModel):
                                  description="where links in emails point (reset, unsubscribe)")
     unsubscribe_signing_key: str | None = Field(default=None, min_length=16, description="signs unsubscribe links")
     reset_token_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    # Staff directory (the functions that list staff or check names against it)
+    staff_user_pool_id: str | None = Field(default=None, min_length=1,
+                                           description="the staff user pool; unset: the built-in local users")
 
 
 _ENV = {
@@ -87,6 +90,7 @@ _ENV = {
     "public_base_url": "PUBLIC_BASE_URL",
     "unsubscribe_signing_key": "UNSUBSCRIBE_SIGNING_KEY",
     "reset_token_minutes": "RESET_TOKEN_MINUTES",
+    "staff_user_pool_id": "STAFF_USER_POOL_ID",
 }
 
 

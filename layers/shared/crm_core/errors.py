@@ -31,6 +31,30 @@ class InvalidCursor(BadRequest):
     code = "invalid_cursor"
 
 
+class Malformed(BadRequest):
+    """The body is not JSON we can read (or nests deeper than any request needs)."""
+
+    code = "malformed"
+
+
+class NotSignedIn(DomainError):
+    status = 401
+    code = "not_signed_in"
+
+
+class Forbidden(DomainError):
+    """The signed-in user's roles do not include one the route needs (``crm_core.roles``)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NoRole(Forbidden):
+    """The signed-in user is in none of the staff groups."""
+
+    code = "no_role"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"
@@ -58,6 +82,11 @@ class DuplicateCustomer(Conflict):
 class Invalid(DomainError):
     status = 422
     code = "invalid"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class RetryLater(DomainError):

@@ -1,17 +1,28 @@
-"""HTTP for the API functions: who is calling, and every error mapped to a response in one place."""
+"""HTTP for the API functions: who is calling and whether their roles may call the route, what a body must be
+to be read at all, and every error mapped to a response in one place."""
 
 from __future__ import annotations
 
 import json
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Depends, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.request import Request
 
-from crm_core.errors import DomainError, RetryLater
+from crm_core.errors import (
+    DomainError,
+    Forbidden,
+    Malformed,
+    NoRole,
+    NotSignedIn,
+    RetryLater,
+    UnsupportedMediaType,
+)
+from crm_core.roles import Actor, actor_of, may_call, role_needed, route_key
 
 _LOCATIONS = {"body", "query", "path", "header", "individual", "organization"}
 _MESSAGES = {
@@ -43,40 +54,104 @@ def validation_fields(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
     return fields
 
 
-def actor(app: BaseRouter) -> str:
-    """The signed-in staff user (Cognito user pool authorizer claims)."""
-    context = app.current_event.get("requestContext") or {}
-    claims = (context.get("authorizer") or {}).get("claims") or {}
-    return str(claims.get("cognito:username") or claims.get("username") or claims.get("sub") or "unknown")
-
-
 def caller_address(app: BaseRouter) -> str:
     """The caller's IP address as API Gateway saw it (for rate limits)."""
     context = app.current_event.get("requestContext") or {}
     return str((context.get("identity") or {}).get("sourceIp") or "unknown")
 
 
-def groups(app: BaseRouter) -> set[str]:
-    """The signed-in staff user's Cognito groups. API Gateway hands ``cognito:groups`` on as text
-    (``"admin,staff"`` or ``"[admin staff]"``); a list is taken as it is."""
-    context = app.current_event.get("requestContext") or {}
-    claims = (context.get("authorizer") or {}).get("claims") or {}
-    value = claims.get("cognito:groups") or []
-    if isinstance(value, str):
-        value = value.strip("[]").replace(",", " ").split()
-    return {str(g) for g in value}
+# ---- the edge: what every request passes before it is read --------------------------------------------
+
+JSON_TYPES = frozenset({"application/json"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+MAX_DEPTH = 16  # no request body nests deeper than a few levels; DynamoDB stops at 32
 
 
-def is_admin(app: BaseRouter) -> bool:
-    return "admin" in groups(app)
+def signed_in(request: Request) -> Actor:
+    """The signed-in staff user: a Powertools dependency of the staff routes (``actor: SignedIn``)."""
+    actor = actor_of(request.resolved_event.raw_event)
+    if actor is None:
+        raise NotSignedIn("sign in first")
+    return actor
+
+
+SignedIn = Annotated[Actor, Depends(signed_in)]
+
+
+def authorize(event: dict[str, Any]) -> Actor:
+    """The caller, if their roles may call the route API Gateway matched (``resource``); else ``NoRole``,
+    ``Forbidden`` or ``NotSignedIn``. The table is ``crm_core.roles.PERMISSIONS``."""
+    actor = actor_of(event)
+    if actor is None:
+        raise NotSignedIn("sign in first")
+    if not actor.roles:
+        raise NoRole("you are in no staff group (admin, staff or readonly): ask an administrator to add you")
+    route = route_key(str(event.get("httpMethod") or ""), str(event.get("resource") or ""))
+    needed = role_needed(route)
+    if needed is None:
+        raise Forbidden(f"{route} is not a staff route")
+    if not may_call(actor.roles, route):
+        raise Forbidden(f"{route} needs the {needed} role; you have {', '.join(actor.roles)}")
+    return actor
+
+
+def check_body(event: dict[str, Any], accept_forms: bool = False) -> None:
+    """A body is JSON (``Content-Type: application/json``, or none given) of at most ``MAX_DEPTH`` levels;
+    ``accept_forms`` also lets form posts through (RFC 8058 one-click unsubscribe)."""
+    body = event.get("body")
+    if not body:
+        return
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    media = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if accept_forms and media in FORM_TYPES:
+        return
+    if media not in JSON_TYPES and not media.endswith("+json"):
+        allowed = "application/json" + (" or a form" if accept_forms else "")
+        raise UnsupportedMediaType(f"the body is {media or 'of no type'}; send {allowed}")
+    try:
+        value = json.loads(body, parse_constant=_not_json)
+    except RecursionError:
+        raise Malformed(f"the body nests deeper than {MAX_DEPTH} levels") from None
+    except ValueError:
+        raise Malformed("the body is not valid JSON") from None
+    if _depth(value) > MAX_DEPTH:
+        raise Malformed(f"the body nests deeper than {MAX_DEPTH} levels")
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _depth(value: Any) -> int:
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                return deepest
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def refusal(exc: DomainError) -> dict[str, Any]:
+    """A domain error as the Lambda proxy response API Gateway expects (for refusals before the resolver)."""
+    status, body, headers = _answer(exc)
+    return {"statusCode": status, "headers": {"Content-Type": content_types.APPLICATION_JSON, **(headers or {})},
+            "body": json.dumps(body), "isBase64Encoded": False}
+
+
+def _answer(exc: DomainError) -> tuple[int, dict[str, Any], dict[str, str] | None]:
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, RetryLater) else None
+    return exc.status, error_body(exc.code, exc.message, exc.fields, **exc.details), headers
 
 
 def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain(exc: DomainError) -> Response[str]:
         logger.info("request refused", extra={"status": exc.status, "code": exc.code, "reason": exc.message})
-        headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, RetryLater) else None
-        return json_response(exc.status, error_body(exc.code, exc.message, exc.fields, **exc.details), headers)
+        return json_response(*_answer(exc))
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[str]:

@@ -27,6 +27,18 @@ if TYPE_CHECKING:
     from crm_core.services.money import MoneyService, NightlyRefresh
     from crm_core.services.points import PointsService
     from crm_core.services.records import RecordService
+    from crm_core.services.staff import StaffService
+
+
+@lru_cache(maxsize=1)
+def staff_service() -> StaffService:
+    """The staff directory: the user pool where one is configured, else the built-in local users."""
+    from crm_core.dal.directory import BuiltInStaff, CognitoStaff, StaffDirectory
+    from crm_core.services.staff import StaffService
+
+    pool = get_settings().staff_user_pool_id
+    directory: StaffDirectory = CognitoStaff(client("cognito-idp"), pool) if pool else BuiltInStaff()
+    return StaffService(directory)
 
 
 @lru_cache(maxsize=1)
@@ -38,6 +50,7 @@ def customer_service() -> CustomerService:
         CustomerRepository(client("dynamodb"), settings.table_name),
         CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds),
         Paging(default=settings.default_page_size, maximum=settings.max_page_size),
+        lambda field, names: staff_service().known(field, names),
     )
 
 
@@ -48,7 +61,8 @@ def record_service() -> RecordService:
 
     settings = get_settings()
     ddb = client("dynamodb")
-    return RecordService(CustomerRepository(ddb, settings.table_name), RecordRepository(ddb, settings.table_name))
+    return RecordService(CustomerRepository(ddb, settings.table_name), RecordRepository(ddb, settings.table_name),
+                         lambda field, names: staff_service().known(field, names))
 
 
 @lru_cache(maxsize=1)
@@ -261,6 +275,7 @@ def reset() -> None:
     """Forget built services and settings (tests that change the environment)."""
     from crm_core.aws import reset_clients
 
+    staff_service.cache_clear()
     customer_service.cache_clear()
     record_service.cache_clear()
     points_service.cache_clear()

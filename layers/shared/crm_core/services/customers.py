@@ -47,6 +47,7 @@ from crm_core.models.customer import (
     SearchParams,
     StatusOptions,
 )
+from crm_core.services.staff import KnownStaff
 from crm_core.status import StatusAction, options, transition
 from crm_core.text import (
     SEARCH_FIELDS,
@@ -100,16 +101,25 @@ def dedupe_of(c: Customer) -> str | None:
 
 
 class CustomerService:
-    def __init__(self, repo: CustomerRepository, cursors: CursorCodec, paging: Paging) -> None:
+    def __init__(self, repo: CustomerRepository, cursors: CursorCodec, paging: Paging, known_staff: KnownStaff) -> None:
         self._repo = repo
         self._cursors = cursors
         self._paging = paging
+        self._known_staff = known_staff
+
+    def _staff(self, field: str, wanted: list[str], current: list[str]) -> list[str]:
+        """The assigned staff wanted, each new one checked against the staff directory (one already assigned
+        stays even if they have left, so the others can still be edited)."""
+        new = [name for name in dict.fromkeys(wanted) if name not in current]
+        spelt = dict(zip(new, self._known_staff(field, new), strict=True))
+        return list(dict.fromkeys(spelt.get(name, name) for name in wanted))
 
     # ---- create ------------------------------------------------------------------------------------
 
     def create(self, request: IndividualCreate | OrganizationCreate, actor: str) -> Customer:
         now = utcnow()
         fields = request.model_dump(exclude={"confirm_duplicate"})
+        fields["assigned_staff"] = self._staff("assigned_staff", request.assigned_staff, [])
         draft = Customer(id=new_id(), customer_number="0", version=1, created_at=now, updated_at=now,
                          created_by=actor, updated_by=actor, status="active", **fields)
         claims = claims_of(draft)
@@ -179,6 +189,8 @@ class CustomerService:
         changes = patch.model_dump(include=patch.model_fields_set & set(EDITABLE))
         if patch.address is not None:
             changes["address"] = patch.address.model_dump(include=patch.address.model_fields_set)
+        if patch.assigned_staff:
+            changes["assigned_staff"] = self._staff("assigned_staff", patch.assigned_staff, before.assigned_staff)
         return self.change(before, changes, actor, refuse_duplicates=not patch.confirm_duplicate)
 
     def change(self, before: Customer, changes: dict[str, Any], actor: str, refuse_duplicates: bool = True,
@@ -297,12 +309,16 @@ class CustomerService:
     def set_staff(self, customer_id: str, staff: list[str], actor: str) -> Customer:
         def updates(c: Customer) -> dict[str, Any]:
             _unmerged(c)
-            return {"assigned_staff": list(dict.fromkeys(staff))}
+            return {"assigned_staff": self._staff("staff", staff, c.assigned_staff)}
 
         return self._update(customer_id, actor, "staff_assigned", updates)
 
     def assign(self, ids: list[str], staff_user: str, actor: str, add: bool) -> list[BulkOutcome]:
-        """Assign (or unassign) one staff user to each customer; an outcome per id."""
+        """Assign (or unassign) one staff user to each customer; an outcome per id. Only a staff user of the
+        directory may be assigned; one who has left can still be unassigned."""
+        if add:
+            staff_user = self._known_staff("staff_user", [staff_user])[0]
+
         def updates(c: Customer) -> dict[str, Any]:
             _unmerged(c)
             if not add:

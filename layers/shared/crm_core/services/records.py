@@ -33,6 +33,7 @@ from crm_core.models.records import (
     RelationshipView,
     Task,
 )
+from crm_core.services.staff import KnownStaff
 
 R = TypeVar("R", bound=Record)
 MEMBERSHIP = "MEMBERSHIP"
@@ -66,12 +67,22 @@ def task_index(task: dict[str, Any]) -> dict[str, Any]:
 
 
 INDEXES = {"task": task_index}
+STAFF_FIELDS = {"task": "assignee"}  # record fields that name a staff user of the directory
 
 
 class RecordService:
-    def __init__(self, customers: CustomerRepository, records: RecordRepository) -> None:
+    def __init__(self, customers: CustomerRepository, records: RecordRepository, known_staff: KnownStaff) -> None:
         self._customers = customers
         self._records = records
+        self._known_staff = known_staff
+
+    def _staff_named(self, kind: Kind[Any], values: dict[str, Any], before: BaseModel | None = None) -> dict[str, Any]:
+        """``values`` with the staff user they name checked against the directory (and spelt as it does)."""
+        field = STAFF_FIELDS.get(kind.name)
+        name = values.get(field) if field else None
+        if not field or not name or (before is not None and getattr(before, field) == name):
+            return values
+        return {**values, field: self._known_staff(field, [name])[0]}
 
     # ---- any kind of record --------------------------------------------------------------------
 
@@ -83,9 +94,9 @@ class RecordService:
     def add(self, kind: Kind[R], customer_id: str, data: BaseModel, actor: str) -> R:
         now = utcnow()
         owner = {"customer_id": customer_id} if "customer_id" in kind.model.model_fields else {}
-        record = kind.model.model_validate({**data.model_dump(), **owner, "id": new_id(), "version": 1,
-                                            "created_at": now, "created_by": actor, "updated_at": now,
-                                            "updated_by": actor})
+        record = kind.model.model_validate({**self._staff_named(kind, data.model_dump()), **owner, "id": new_id(),
+                                            "version": 1, "created_at": now, "created_by": actor,
+                                            "updated_at": now, "updated_by": actor})
         entry = HistoryEntry(at=now, by=actor, action=f"{kind.name}_added", changes=[
             FieldChange(field=f"{kind.plural}.{record.id}", new=_public(record))])
         change = Change(customers=[customer_id], history=[(customer_id, entry)])
@@ -98,7 +109,7 @@ class RecordService:
         expected = getattr(patch, "version", before.version)
         if expected != before.version:
             raise _stale(kind, before.version)
-        updates = patch.model_dump(include=patch.model_fields_set - {"version"})
+        updates = self._staff_named(kind, patch.model_dump(include=patch.model_fields_set - {"version"}), before)
         after = kind.model.model_validate({**before.model_dump(), **updates})
         changes = _diff(f"{kind.plural}.{record_id}", _public(before), _public(after))
         if not changes:

@@ -1,0 +1,594 @@
+"""What moto's DynamoDB costs, made what the items cost: one narrow change to moto 5.2.5, shared by the local
+stack, the tests and the benchmarks.
+
+moto keeps each table in memory and answers every request in Python. Three of its habits make a big table
+slow or heavy, and this module changes exactly those, leaving every rule moto applies (conditions, update
+expressions, validation, paging, projections) to moto itself:
+
+- **Transactions.** ``TransactWriteItems`` deep-copies every table it names before it starts, for its rollback:
+  each transaction costs as much as the whole table. Here it keeps a copy of the items it names instead and
+  puts them back if it fails (a condition fails, an item is refused part-way): the same outcome and the same
+  rollback. Writes are also serialised by one lock, so a transaction is never interleaved with another write.
+- **Queries.** A ``Query`` sorts every item of the table, then picks the partition it asked for; a query on
+  a global secondary index walks every item. Here a table query starts from its partition's items (only
+  those whose sort key passes the key condition), and an index query from the items that carry its hash key,
+  kept in a map per index as items are written. moto then sorts, pages, filters and projects those as before.
+- **Memory.** moto holds each item as a tree of Python objects, about 1.5 KB for a 300-byte item. Here each
+  table with a sort key keeps an item as its DynamoDB JSON (bytes) and rebuilds moto's ``Item`` whenever moto
+  reads it; ``UpdateItem``, which changes the item it read in place, writes it back.
+
+``install()`` applies it once per process; it refuses any other moto version, since it relies on moto's
+internals (``Table.items``, ``Table.query``, ``Table.all_items``, ``DynamoDBBackend.transact_write_items`` and
+``update_item``). ``tests/integration/test_emulator.py`` checks each change against moto unchanged.
+
+A ``listener`` (``set_listener``) hears of every item written or removed, with its new bytes; the local
+stack's saved state (``crm_local.state``) is kept that way.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import json
+import threading
+import types
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import moto
+import moto.dynamodb.models as moto_dynamodb
+from moto.core.parse import BaseJSONParser
+from moto.core.serialize import BaseJSONSerializer
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.table import GlobalSecondaryIndex, Table
+
+MOTO_VERSION = "5.2.5"
+
+# (table name, partition key, sort key, item as DynamoDB JSON bytes or None when removed)
+Listener = Callable[[str, Any, Any, bytes | None], None]
+Key = tuple[Any, Any]  # (partition key, sort key) as plain values
+
+_write_lock = threading.RLock()
+_local = threading.local()
+_originals: dict[tuple[Any, str], Any] = {}
+_listener: Listener | None = None
+
+
+class EmulatorVersionError(RuntimeError):
+    """moto is not the version this module was written against."""
+
+
+def install() -> None:
+    """Apply the changes to moto's DynamoDB (once per process). Tables made before this keep moto's own
+    storage; make them after."""
+    if _originals:
+        return
+    check_version(moto.__version__)
+    table_init = Table.__init__
+    table_query = Table.query
+    table_all_items = Table.all_items
+    transact = DynamoDBBackend.transact_write_items
+    update_item = DynamoDBBackend.update_item
+    put_item = DynamoDBBackend.put_item
+    delete_item = DynamoDBBackend.delete_item
+
+    def init(self: Table, *args: Any, **kwargs: Any) -> None:
+        table_init(self, *args, **kwargs)
+        if self.range_key_attr is not None:
+            self.items = ItemStore(self)  # type: ignore[assignment]
+
+    def query(self: Table, hash_key: Any, range_comparison: Any, range_objs: list[DynamoType], *args: Any,
+              **kwargs: Any) -> Any:
+        store = self.items if isinstance(self.items, ItemStore) else None
+        index_name = kwargs.get("index_name", args[4] if len(args) > 4 else None)
+        found = None if store is None else store.candidates(hash_key, range_comparison, range_objs, index_name,
+                                                            kwargs.get("hash_key_conditions"))
+        if found is None:
+            return table_query(self, hash_key, range_comparison, range_objs, *args, **kwargs)
+        _local.candidates = (self, found)
+        try:
+            return table_query(self, hash_key, range_comparison, range_objs, *args, **kwargs)
+        finally:
+            _local.candidates = None
+
+    def all_items(self: Table) -> list[Item]:
+        candidates = getattr(_local, "candidates", None)
+        if candidates is not None and candidates[0] is self:
+            return sorted(candidates[1],
+                          key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+        return table_all_items(self)
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        with _write_lock:
+            saved = [_save(self, action) for action in transact_items]
+            try:
+                transact(self, transact_items)
+            except Exception:
+                for restore in reversed(saved):
+                    if restore is not None:
+                        restore()
+                raise
+
+    def update(self: DynamoDBBackend, table_name: str, *args: Any, **kwargs: Any) -> Item:
+        with _write_lock:
+            item: Item = update_item(self, table_name, *args, **kwargs)
+            table = self.get_table(table_name)
+            if isinstance(table.items, ItemStore):
+                table.items.write(item)  # moto changed the copy it read
+            return item
+
+    serialize_structure = BaseJSONSerializer._serialize_type_structure
+    serialize_map = BaseJSONSerializer._serialize_type_map
+    parse_structure = BaseJSONParser._parse_structure
+
+    def write_structure(self: BaseJSONSerializer, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if shape.name == ATTRIBUTE_VALUE and isinstance(value, dict):
+            serialized[self.get_serialized_name(shape, key)] = _wire(value)
+        else:
+            serialize_structure(self, serialized, value, shape, key)
+
+    def write_map(self: BaseJSONSerializer, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if getattr(shape.value, "name", None) == ATTRIBUTE_VALUE and isinstance(value, dict):
+            serialized[self.get_serialized_name(shape, key)] = {k: _wire(v) for k, v in value.items()}
+        else:
+            serialize_map(self, serialized, value, shape, key)
+
+    def read_structure(self: BaseJSONParser, shape: Any, value: Any) -> Any:
+        if shape.name != ATTRIBUTE_VALUE or not isinstance(value, dict):
+            return parse_structure(self, shape, value)  # type: ignore[no-untyped-call]
+        parsed = self.MAP_TYPE()
+        members = shape.members
+        for name, raw in value.items():  # one member of the union, whose JSON names are its member names
+            if name in members and raw is not None:
+                parsed[name] = self._parse_shape(members[name], raw)  # type: ignore[no-untyped-call]
+        return parsed
+
+    def locked(method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+            with _write_lock:
+                return method(self, *args, **kwargs)
+        return call
+
+    changes: dict[tuple[Any, str], Any] = {
+        (Table, "__init__"): init, (Table, "query"): query, (Table, "all_items"): all_items,
+        (DynamoDBBackend, "transact_write_items"): transact_write_items, (DynamoDBBackend, "update_item"): update,
+        (DynamoDBBackend, "put_item"): locked(put_item), (DynamoDBBackend, "delete_item"): locked(delete_item),
+        # moto's transaction takes ``copy.deepcopy`` of each table it names, then puts that copy back if it
+        # fails; with tables passed through uncopied, that put-back is a no-op and ``_save`` does the rollback.
+        (moto_dynamodb, "copy"): _TablesUncopied,
+        # moto keeps every model object it ever made in a class list (for its /moto-api/data.json); for items
+        # that is every item of every request and of every copy, held until moto is reset.
+        (Item, "__new__"): staticmethod(_untracked),
+        # moto answers (and reads) each attribute value by walking the ten members of botocore's
+        # AttributeValue shape through its generic picker (2 ms an item); moto's values are already in that
+        # shape, so they go out (and come in) as they are, binary values in base64 as the model says.
+        (BaseJSONSerializer, "_serialize_type_structure"): write_structure,
+        (BaseJSONSerializer, "_serialize_type_map"): write_map,
+        (BaseJSONParser, "_parse_structure"): read_structure,
+    }
+    for (owner, name), replacement in changes.items():
+        _originals[(owner, name)] = getattr(owner, name)
+        setattr(owner, name, replacement)
+
+
+def check_version(version: str) -> None:
+    if version != MOTO_VERSION:
+        raise EmulatorVersionError(
+            f"crm_local.emulator changes moto {MOTO_VERSION}'s DynamoDB internals, and this environment has "
+            f"moto {version}. Install the pinned version (pip install -e '.[dev]'; pyproject.toml pins "
+            f"moto[server]=={MOTO_VERSION}), or port crm_local/emulator.py to the new moto and run "
+            "tests/integration/test_emulator.py.")
+
+
+def installed() -> bool:
+    return bool(_originals)
+
+
+@contextlib.contextmanager
+def moto_as_released() -> Iterator[None]:
+    """moto without these changes for the block (tests compare the two); tables made inside keep moto's own
+    storage. Not for use while other threads use moto."""
+    if not _originals:
+        yield
+        return
+    changed = {key: getattr(*key) for key in _originals}
+    for (owner, name), original in _originals.items():
+        setattr(owner, name, original)
+    try:
+        yield
+    finally:
+        for (owner, name), replacement in changed.items():
+            setattr(owner, name, replacement)
+
+
+def set_listener(listener: Listener | None) -> None:
+    """Hear of every item written or removed in a table with a sort key (called under the write lock)."""
+    global _listener
+    _listener = listener
+
+
+@contextlib.contextmanager
+def writes_paused() -> Iterator[None]:
+    """Hold every DynamoDB write (and transaction) until the block ends: a consistent moment to read."""
+    with _write_lock:
+        yield
+
+
+class _CopyModule(types.ModuleType):
+    """Stands in for ``copy`` in moto.dynamodb.models: tables are not copied, anything else is."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+_TablesUncopied = _CopyModule("copy")
+
+
+ATTRIBUTE_VALUE = "AttributeValue"  # the botocore shape of one DynamoDB value
+
+
+def _wire(value: dict[str, Any]) -> dict[str, Any]:
+    """A value as moto's results hold it (binary as bytes, nested values as dicts) in DynamoDB's JSON."""
+    out: dict[str, Any] = {}
+    for kind, inner in value.items():
+        if kind == "M":
+            out[kind] = {k: _wire(v) for k, v in inner.items()}
+        elif kind == "L":
+            out[kind] = [_wire(v) for v in inner]
+        elif kind == "B":
+            out[kind] = _text(inner)
+        elif kind == "BS":
+            out[kind] = [_text(v) for v in inner]
+        else:
+            out[kind] = inner
+    return out
+
+
+def _untracked(cls: type[Item], *args: Any, **kwargs: Any) -> Item:
+    return object.__new__(cls)
+
+
+def _save(backend: DynamoDBBackend, action: dict[str, Any]) -> Callable[[], None] | None:
+    """What puts back the item one transaction action names, as it is now; None when it names none that
+    moto could write (a missing table or key: moto refuses the action without writing)."""
+    try:
+        _, op = next(iter(action.items()))
+        table = backend.get_table(op["TableName"])
+        source = op["Item"] if "Item" in op else op["Key"]
+        hash_key = DynamoType(source[table.hash_key_attr])
+        range_key = DynamoType(source[table.range_key_attr]) if table.range_key_attr else None
+    except Exception:  # noqa: BLE001 -- moto answers a malformed action itself
+        return None
+    store = table.items
+    if isinstance(store, ItemStore):
+        try:
+            key = store.key_of(hash_key, range_key)
+        except KeyError:
+            return None
+        blob = store.blob(key)
+        return lambda: store.restore(key, blob)
+    before = copy.deepcopy(table.get_item(hash_key, range_key))
+
+    def restore() -> None:
+        table.delete_item(hash_key, range_key)
+        if before is not None:
+            table.items[hash_key] = before  # type: ignore[assignment]  # a table without a sort key: moto's dict
+
+    return restore
+
+
+# ---- items as bytes -----------------------------------------------------------------------------------
+
+BINARY = b"\x00"  # the first byte of an item that holds binary values (JSON never starts with it)
+
+
+def _plain(value: DynamoType, binary: list[bool]) -> dict[str, Any]:
+    kind = value.type
+    if kind == "L":
+        return {"L": [_plain(v, binary) if isinstance(v, DynamoType) else v for v in value.value]}
+    if kind == "M":
+        return {"M": {k: _plain(v, binary) if isinstance(v, DynamoType) else v for k, v in value.value.items()}}
+    if kind == "B":
+        binary.append(True)
+        return {"B": _text(value.value)}
+    if kind == "BS":
+        binary.append(True)
+        return {"BS": [_text(v) for v in value.value]}
+    return {kind: value.value}
+
+
+def _text(value: bytes | str) -> str:
+    return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+
+
+def _bytes(value: DynamoType) -> None:
+    """Binary values back as moto holds them (bytes), in place."""
+    if value.type == "B" and isinstance(value.value, str):
+        value.value = base64.b64decode(value.value)
+    elif value.type == "BS":
+        value.value = [base64.b64decode(v) if isinstance(v, str) else v for v in value.value]
+    elif value.type == "L":
+        for child in value.value:
+            _bytes(child)
+    elif value.type == "M":
+        for child in value.value.values():
+            _bytes(child)
+
+
+def encode(item: Item) -> bytes:
+    """An item as its DynamoDB JSON (binary values in base64, as on the wire)."""
+    binary: list[bool] = []
+    text = json.dumps({name: _plain(value, binary) for name, value in item.attrs.items()}, ensure_ascii=False,
+                      separators=(",", ":")).encode()
+    return BINARY + text if binary else text
+
+
+def attributes(blob: bytes) -> dict[str, Any]:
+    """The DynamoDB JSON of an item (``{"PK": {"S": "..."}, ...}``; binary values in base64)."""
+    found: dict[str, Any] = json.loads(blob[1:] if blob[:1] == BINARY else blob)
+    return found
+
+
+def _item(blob: bytes, hash_attr: str, range_attr: str) -> Item:
+    """moto's Item for stored bytes, built as moto's own deepcopy builds one (no size check again)."""
+    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.__init__(attrs)
+    binary = blob[:1] == BINARY
+    for name, value in json.loads(blob[1:] if binary else blob).items():
+        typed = DynamoType(value)
+        if binary:
+            _bytes(typed)
+        dict.__setitem__(attrs, name, typed)
+    item: Item = object.__new__(Item)
+    item.attrs = attrs
+    item.hash_key = attrs[hash_attr]
+    item.range_key = attrs[range_attr]
+    return item
+
+
+def _plain_key(value: DynamoType) -> Any:
+    """A key attribute as a dict key that matches exactly when moto's DynamoType equality does."""
+    return value.cast_value
+
+
+class Partition:
+    """The items of one partition key, as moto's ``Table.items[hash]`` dict sees them."""
+
+    __slots__ = ("_hash", "_items", "_store")
+
+    def __init__(self, store: ItemStore, hash_value: Any) -> None:
+        self._store = store
+        self._hash = hash_value
+        self._items: dict[Any, bytes] = {}
+
+    def __getitem__(self, range_key: DynamoType) -> Item:
+        return self._store.item(self._items[self._store.range_value(range_key)])
+
+    def __setitem__(self, range_key: DynamoType, item: Item) -> None:
+        self._store.put((self._hash, self._store.range_value(range_key)), encode(item))
+
+    def __contains__(self, range_key: object) -> bool:
+        try:
+            return self._store.range_value(range_key) in self._items  # type: ignore[arg-type]
+        except KeyError:
+            return False
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def pop(self, range_key: DynamoType) -> Item:
+        key = (self._hash, self._store.range_value(range_key))
+        blob = self._items[key[1]]
+        self._store.put(key, None)
+        return self._store.item(blob)
+
+    def values(self) -> list[Item]:
+        return [self._store.item(blob) for blob in list(self._items.values())]
+
+    def blobs(self) -> list[tuple[Any, bytes]]:
+        return list(self._items.items())
+
+
+class ItemStore:
+    """Stands in for moto's ``Table.items`` (``defaultdict(dict)``: partition key → sort key → Item) in a
+    table with a sort key. Items are kept as bytes; GSI hash keys are mapped to the items that carry them."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self._parts: dict[Any, Partition] = {}
+        self._index_signature: tuple[tuple[str, str], ...] = ()
+        self._index: dict[str, dict[Any, dict[Key, None]]] = {}
+        self._indexed: dict[Key, tuple[Any, ...]] = {}  # item → its value of each index's hash key (or None)
+        self._rebuild_index()
+
+    # -- moto's view: Table.items[hash] and Table.items.values() --
+
+    def __getitem__(self, hash_key: DynamoType) -> Partition:
+        value = self.hash_value(hash_key)
+        part = self._parts.get(value)
+        return part if part is not None else Partition(self, value)  # joins the store with its first item
+
+    def __contains__(self, hash_key: object) -> bool:
+        try:
+            return self.hash_value(hash_key) in self._parts  # type: ignore[arg-type]
+        except KeyError:
+            return False
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def values(self) -> list[Partition]:
+        return list(self._parts.values())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ItemStore:
+        """A backup (moto's RestoredTable): the same bytes, its own dicts."""
+        twin = ItemStore(self._table)
+        for (hash_value, range_value), blob in self.blobs():
+            twin.load(hash_value, range_value, blob)
+        return twin
+
+    # -- keys --
+
+    def hash_value(self, key: DynamoType) -> Any:
+        if key.type != self._table.hash_key_type:
+            raise KeyError(key)
+        return _plain_key(key)
+
+    def range_value(self, key: DynamoType) -> Any:
+        if key.type != self._table.range_key_type:
+            raise KeyError(key)
+        return _plain_key(key)
+
+    def key_of(self, hash_key: DynamoType, range_key: DynamoType | None) -> Key:
+        if range_key is None:
+            raise KeyError("no sort key")
+        return self.hash_value(hash_key), self.range_value(range_key)
+
+    # -- bytes --
+
+    def item(self, blob: bytes) -> Item:
+        return _item(blob, self._table.hash_key_attr, self._table.range_key_attr)  # type: ignore[arg-type]
+
+    def blob(self, key: Key) -> bytes | None:
+        part = self._parts.get(key[0])
+        return None if part is None else part._items.get(key[1])
+
+    def blobs(self) -> Iterator[tuple[Key, bytes]]:
+        for hash_value, part in list(self._parts.items()):
+            for range_value, blob in part.blobs():
+                yield (hash_value, range_value), blob
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(self._parts))
+
+    # -- writes --
+
+    def write(self, item: Item) -> None:
+        """Store an item moto changed in place (UpdateItem)."""
+        self.put(self.key_of(item.hash_key, item.range_key), encode(item))
+
+    def restore(self, key: Key, blob: bytes | None) -> None:
+        """Put an item back as it was (a transaction's rollback); an item left as it was stays untouched."""
+        if self.blob(key) != blob:
+            self.put(key, blob)
+
+    def put(self, key: Key, blob: bytes | None) -> None:
+        """Set (or, with None, remove) one item, keeping the index maps and telling the listener."""
+        with _write_lock:
+            hash_value, range_value = key
+            part = self._parts.get(hash_value)
+            if blob is None:
+                if part is None or part._items.pop(range_value, None) is None:
+                    return
+                if not part._items:
+                    del self._parts[hash_value]
+            else:
+                if part is None:
+                    part = self._parts[hash_value] = Partition(self, hash_value)
+                part._items[range_value] = blob
+            self._reindex(key, blob)
+            if _listener is not None:
+                _listener(self._table.name, hash_value, range_value, blob)
+
+    def load(self, hash_value: Any, range_value: Any, blob: bytes) -> None:
+        """Put an item back from saved state (no listener: it is already saved)."""
+        part = self._parts.get(hash_value)
+        if part is None:
+            part = self._parts[hash_value] = Partition(self, hash_value)
+        part._items[range_value] = blob
+        self._reindex((hash_value, range_value), blob)
+
+    # -- the index maps --
+
+    def _signature(self) -> tuple[tuple[str, str], ...]:
+        found = []
+        for index in self._table.global_indexes or []:
+            hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+            if len(hashes) == 1:
+                found.append((index.name, hashes[0]))
+        return tuple(found)
+
+    def _rebuild_index(self) -> None:
+        self._index_signature = self._signature()
+        self._index = {name: {} for name, _ in self._index_signature}
+        self._indexed = {}
+        for key, blob in list(self.blobs()):
+            self._reindex(key, blob)
+
+    def _reindex(self, key: Key, blob: bytes | None) -> None:
+        if not self._index_signature:
+            return
+        old = self._indexed.pop(key, None)
+        if old is not None:
+            for (name, _), value in zip(self._index_signature, old, strict=True):
+                if value is not None:
+                    members = self._index[name].get(value)
+                    if members is not None:
+                        members.pop(key, None)
+                        if not members:
+                            del self._index[name][value]
+        if blob is None:
+            return
+        attrs = attributes(blob)
+        values = tuple(_index_value(attrs.get(attr)) for _, attr in self._index_signature)
+        if any(v is not None for v in values):
+            self._indexed[key] = values
+            for (name, _), value in zip(self._index_signature, values, strict=True):
+                if value is not None:
+                    self._index[name].setdefault(value, {})[key] = None
+
+    # -- queries --
+
+    def candidates(self, hash_key: DynamoType | None, range_comparison: str | None,
+                   range_objs: list[DynamoType], index_name: str | None,
+                   hash_key_conditions: list[tuple[str, DynamoType]] | None) -> list[Item] | None:
+        """The items a query can match (moto checks each again), or None to let moto walk the table."""
+        if index_name is None:
+            if hash_key is None:
+                return None
+            try:
+                part = self._parts.get(self.hash_value(hash_key))
+            except KeyError:
+                return []
+            if part is None:
+                return []
+            pairs: Iterable[tuple[Any, bytes]] = part.blobs()
+            if range_comparison:
+                kind = str(self._table.range_key_type)
+                pairs = [(r, b) for r, b in pairs
+                         if DynamoType({kind: r if kind != "N" else str(r)}).compare(range_comparison, range_objs)]
+            return [self.item(blob) for _, blob in pairs]
+        if self._signature() != self._index_signature:
+            with _write_lock:
+                self._rebuild_index()
+        attr = dict(self._index_signature).get(index_name)
+        index = next((i for i in self._table.global_indexes or [] if i.name == index_name), None)
+        if attr is None or not isinstance(index, GlobalSecondaryIndex):
+            return None
+        wanted = next((value for name, value in hash_key_conditions or [] if name == attr), None)
+        if wanted is None:
+            return None
+        try:
+            keys = list(self._index[index_name].get(_plain_key(wanted), {}))
+        except TypeError:
+            return None
+        found = []
+        for key in keys:
+            blob = self.blob(key)
+            if blob is not None:
+                found.append(self.item(blob))
+        return found
+
+
+def _index_value(value: dict[str, Any] | None) -> Any:
+    if value is None:
+        return None
+    try:
+        plain = _plain_key(DynamoType(value))
+        hash(plain)
+    except (TypeError, ValueError, ArithmeticError):
+        return None
+    return plain

@@ -1,0 +1,78 @@
+"""The staff directory read from a Cognito user pool (moto), and its faults (botocore's Stubber)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from crm_core.dal.directory import CognitoStaff
+from crm_core.errors import RetryLater
+
+
+@pytest.fixture
+def pool() -> Iterator[tuple[Any, str]]:
+    with mock_aws():
+        cognito = boto3.client("cognito-idp", region_name="eu-west-2")
+        pool_id = cognito.create_user_pool(PoolName="staff")["UserPool"]["Id"]
+        for group in ("admin", "staff", "readonly", "marketing"):
+            cognito.create_group(UserPoolId=pool_id, GroupName=group)
+        yield cognito, pool_id
+
+
+def _user(cognito: Any, pool_id: str, username: str, groups: list[str], name: str | None = None) -> None:
+    attributes = [{"Name": "email", "Value": f"{username}@example.org"}]
+    attributes += [{"Name": "name", "Value": name}] if name else []
+    cognito.admin_create_user(UserPoolId=pool_id, Username=username, UserAttributes=attributes)
+    for group in groups:
+        cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=group)
+
+
+def test_the_directory_is_the_users_of_the_staff_groups_with_their_roles(pool: tuple[Any, str]) -> None:
+    # Given users in the staff groups (one in two of them), one only in another group, and one disabled
+    cognito, pool_id = pool
+    _user(cognito, pool_id, "asmith", ["staff", "admin"], name="Ann Smith")
+    _user(cognito, pool_id, "bjones", ["readonly"])
+    _user(cognito, pool_id, "cmarket", ["marketing"])
+    _user(cognito, pool_id, "dgone", ["staff"])
+    cognito.admin_disable_user(UserPoolId=pool_id, Username="dgone")
+    # When the directory is read
+    members = CognitoStaff(cognito, pool_id).members()
+    # Then it lists the enabled users of the staff groups, each once, with their roles, name and email
+    assert [(m.username, m.roles, m.name, m.email) for m in members] == [
+        ("asmith", ["staff", "admin"], "Ann Smith", "asmith@example.org"),
+        ("bjones", ["readonly"], None, "bjones@example.org")]
+
+
+def test_every_page_of_a_large_group_is_read(pool: tuple[Any, str]) -> None:
+    cognito, pool_id = pool
+    for n in range(65):
+        _user(cognito, pool_id, f"user{n:02d}", ["staff"])
+    assert len(CognitoStaff(cognito, pool_id).members()) == 65
+
+
+def test_the_directory_is_kept_for_a_minute(pool: tuple[Any, str]) -> None:
+    # Given a directory read once
+    cognito, pool_id = pool
+    now = [0.0]
+    directory = CognitoStaff(cognito, pool_id, ttl=60, clock=lambda: now[0])
+    assert directory.members() == []
+    _user(cognito, pool_id, "late", ["staff"])
+    # When asked again within the minute, and after it
+    within = directory.members()
+    now[0] = 61.0
+    after = directory.members()
+    # Then the pool is read again only after the minute
+    assert within == [] and [m.username for m in after] == ["late"]
+
+
+def test_cognito_throttling_is_retry_later() -> None:
+    cognito = boto3.client("cognito-idp", region_name="eu-west-2")
+    with Stubber(cognito) as stub:
+        stub.add_client_error("list_users_in_group", service_error_code="TooManyRequestsException")
+        with pytest.raises(RetryLater):
+            CognitoStaff(cognito, "eu-west-2_pool").members()
