@@ -70,7 +70,7 @@ def _delete(s3: Any, bucket: str, keys: list[str]) -> None:
                                                  "Quiet": True})
 
 
-def handler(event: dict[str, Any], context: Any) -> None:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     properties = event.get("ResourceProperties") or {}
     bucket = str(properties.get("Bucket", ""))
     status, reason, data = "SUCCESS", "", {}
@@ -84,20 +84,26 @@ def handler(event: dict[str, Any], context: Any) -> None:
     except Exception as failure:  # whatever failed, CloudFormation must be told, with why
         logger.exception("console deployment failed", extra={"bucket": bucket})
         status, reason = "FAILED", f"{type(failure).__name__}: {failure}"
-    respond(event, status, reason, data, _physical_id(bucket))
+    return respond(event, status, reason, data, _physical_id(bucket))
 
 
 def _physical_id(bucket: str) -> str:
     return f"{bucket}/{PREFIX}"
 
 
-def respond(event: dict[str, Any], status: str, reason: str, data: dict[str, Any], physical_id: str) -> None:
-    """Answer CloudFormation at the presigned ResponseURL it gave."""
-    body = json.dumps({"Status": status, "Reason": reason[:1000] or status, "PhysicalResourceId": physical_id,
-                       "StackId": event["StackId"], "RequestId": event["RequestId"],
-                       "LogicalResourceId": event["LogicalResourceId"], "Data": data}).encode()
-    url = event["ResponseURL"]  # CloudFormation's presigned https URL
+def respond(event: dict[str, Any], status: str, reason: str, data: dict[str, Any],
+            physical_id: str) -> dict[str, Any]:
+    """Answer CloudFormation at the presigned ResponseURL it gave (and return the answer: without a
+    ResponseURL, as ``crm invoke`` runs the sample event, that is all)."""
+    answer = {"Status": status, "Reason": reason[:1000] or status, "PhysicalResourceId": physical_id,
+              "StackId": event["StackId"], "RequestId": event["RequestId"],
+              "LogicalResourceId": event["LogicalResourceId"], "Data": data}
+    url = event.get("ResponseURL")  # CloudFormation's presigned https URL
+    if not url:
+        return answer
+    body = json.dumps(answer).encode()
     request = urllib.request.Request(url, data=body, method="PUT",  # noqa: S310
                                      headers={"Content-Type": "", "Content-Length": str(len(body))})
-    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-        answer.read()
+    with urllib.request.urlopen(request, timeout=30) as sent:  # noqa: S310
+        sent.read()
+    return answer
