@@ -1,6 +1,7 @@
 // The staff API, on this origin. Every error becomes an ApiError carrying the API's
-// {code, message, fields}; a read that fails to reach the server is retried, and a 503 is retried after
-// the Retry-After the API sends (nothing was done); what still fails is explained in words.
+// {code, message, fields}. A request that fails to reach the server is tried again — a write with the same
+// Idempotency-Key, so the API does it once and answers a repeat with the first answer — and a 503 is tried
+// again after the Retry-After the API sends (nothing was done); what still fails is explained in words.
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -19,8 +20,7 @@ export class ApiError extends Error {
   }
 }
 
-const READ_TRIES = 3;
-const WRITE_TRIES = 2; // a write is tried again only after a 503: the API did nothing then
+const TRIES = 3;
 const MAX_WAIT_MS = 5000;
 
 let authHeaders = async () => ({});
@@ -32,6 +32,11 @@ export function configureAuth(headers, onUnauthorised) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function idempotencyKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 export function query(params) {
   const search = new URLSearchParams();
@@ -47,12 +52,13 @@ export function query(params) {
 export async function api(method, path, options = {}) {
   const { body, signal, meta, headers: extra } = options;
   const url = path + query(options.query);
-  const tries = method === "GET" ? READ_TRIES : WRITE_TRIES;
+  const key = method === "GET" ? null : idempotencyKey(); // the same for every try of this write
   for (let attempt = 1; ; attempt += 1) {
     let response;
     try {
       const headers = { Accept: "application/json", ...(await authHeaders()), ...(extra || {}) };
       if (body !== undefined) headers["Content-Type"] = "application/json";
+      if (key) headers["Idempotency-Key"] = key;
       response = await fetch(url, {
         method,
         headers,
@@ -62,7 +68,7 @@ export async function api(method, path, options = {}) {
       });
     } catch (error) {
       if (error.name === "AbortError") throw error;
-      if (method === "GET" && attempt < tries) {
+      if (attempt < TRIES) {
         await sleep(400 * attempt);
         continue;
       }
@@ -71,14 +77,18 @@ export async function api(method, path, options = {}) {
           code: "network",
           message: method === "GET"
             ? "The server could not be reached. Check the connection, then try again."
-            : "The server could not be reached, so this may not have been saved. What you entered is still " +
-              "here: check the connection, then try again.",
+            : "The server could not be reached, so this was not saved (or its answer was lost). What you " +
+              "entered is still here: check the connection, then try again.",
         },
       });
     }
-    if (response.status === 503 && attempt < tries) {
+    if (response.status === 503 && attempt < TRIES) {
       const seconds = Number(response.headers.get("Retry-After")) || 1;
       await sleep(Math.min(seconds * 1000, MAX_WAIT_MS));
+      continue;
+    }
+    if (response.status === 409 && key && attempt < TRIES && (await underWay(response))) {
+      await sleep(500 * attempt); // the first try of this write is still being served: wait for its answer
       continue;
     }
     if (response.status === 401 && attempt === 1 && (await reauthenticate())) continue;
@@ -97,6 +107,15 @@ export async function api(method, path, options = {}) {
       throw new ApiError(response.status, data);
     }
     return data;
+  }
+}
+
+async function underWay(response) {
+  try {
+    const data = await response.clone().json();
+    return Boolean(data && data.error && data.error.code === "request_under_way");
+  } catch {
+    return false;
   }
 }
 

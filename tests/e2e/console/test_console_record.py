@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from e2e.conftest import Http
 from e2e.console.conftest import TABLET, Console, check_page, directory_user, new_console, new_customer
@@ -80,6 +80,34 @@ def test_a_stale_edit_shows_the_conflict_and_keeps_the_changes(console: Console,
     expect(page.locator(".actions .hint")).to_have_text("All changes saved.")
     stored = http("GET", f"/customers/{customer['id']}").body
     assert (stored["last_name"], stored["phone"], stored["version"]) == ("Edited", "0161 496 0000", 3)
+
+
+def test_a_save_whose_answer_is_lost_is_sent_again_and_happens_once(console: Console, http: Http) -> None:
+    customer = new_customer(http, first_name="Lost", last_name="Answer", phone="0113 496 0000")
+    page = console.open_record(customer["id"])
+    keys: list[str | None] = []
+
+    def lose_the_first_answer(route: Route) -> None:
+        if route.request.method != "PATCH":
+            route.continue_()
+            return
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            route.fetch()  # the API makes the change ...
+            route.abort("connectionreset")  # ... but its answer never arrives
+        else:
+            route.continue_()
+
+    page.route(f"**/customers/{customer['id']}", lose_the_first_answer)
+    page.get_by_label("Phone").fill("0113 496 0555")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".actions .hint")).to_have_text("All changes saved.")
+    # The console sent it again with the same key, and the API made the change once
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1]
+    stored = http("GET", f"/customers/{customer['id']}").body
+    assert (stored["phone"], stored["version"]) == ("0113 496 0555", 2)
+    history = http("GET", f"/customers/{customer['id']}/history").body["items"]
+    assert [e["action"] for e in history] == ["updated", "created"]
 
 
 def test_an_invalid_field_is_explained_beside_it_and_nothing_typed_is_lost(console: Console, http: Http) -> None:
