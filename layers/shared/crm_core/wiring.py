@@ -145,6 +145,15 @@ def upload_idempotency() -> DynamoDBPersistenceLayer:
 
 
 @lru_cache(maxsize=1)
+def request_idempotency() -> DynamoDBPersistenceLayer:
+    """Where the staff API keeps the answers of writes sent with an ``Idempotency-Key``: the customers table."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(table_name=get_settings().table_name, key_attr="PK", sort_key_attr="SK",
+                                    static_pk_value="IDEMPOTENCY#api-request", boto3_client=client("dynamodb"))
+
+
+@lru_cache(maxsize=1)
 def money_service() -> MoneyService:
     from crm_core.dal.money import MoneyRepository
     from crm_core.services.money import MoneyService
@@ -293,6 +302,7 @@ def reset() -> None:
     import_service.cache_clear()
     money_service.cache_clear()
     upload_idempotency.cache_clear()
+    request_idempotency.cache_clear()
     accounting_sync.cache_clear()
     login_service.cache_clear()
     mailing_service.cache_clear()
