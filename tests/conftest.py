@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,6 +73,8 @@ def _act_as(function: Function, monkeypatch: pytest.MonkeyPatch) -> None:
     """The function's handler, as the tests import it, runs as that function (its calls checked by the guard)."""
     from crm_local.iam import acting_as
 
+    if str(function.code_uri) not in sys.path:  # as Lambda finds it: its CodeUri first
+        monkeypatch.syspath_prepend(str(function.code_uri))
     module = importlib.import_module(function.module)
     handler = getattr(module, function.attribute)
 

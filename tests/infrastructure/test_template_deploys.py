@@ -233,15 +233,19 @@ def test_staff_accounts_and_customer_data_outlive_the_stack(translated: Document
         assert resource.get("DeletionPolicy") == "Retain" and resource.get("UpdateReplacePolicy") == "Retain", name
 
 
-def test_no_secret_is_in_a_functions_environment(translated: Document) -> None:
+def test_no_secret_is_in_a_functions_environment(translated: Document, document: Document) -> None:
     resources = translated["Resources"]
     for name, function in of_type(translated, "AWS::Lambda::Function").items():
         variables = function["Properties"]["Environment"]["Variables"]
         # no value resolved from Secrets Manager at deploy time ...
         assert "resolve:secretsmanager" not in json.dumps(variables), name
-        # ... but the secrets' names, which the function may read at run time
+        # ... but the secrets' names, which the function may read at run time: each one its own environment
+        # names, and the cursor key (named for all in Globals) wherever the function reads the table
+        own = document["Resources"][name]["Properties"].get("Environment", {}).get("Variables", {})
+        reads_table = any(points_at(arn, "TableReadPolicy") for arn in
+                          translated["Resources"][f"{name}Role"]["Properties"].get("ManagedPolicyArns", []))
         for variable, value in variables.items():
-            if variable.endswith("_SECRET"):
+            if variable.endswith("_SECRET") and (variable in own or reads_table):
                 secret = next(iter(refs(value)))
                 assert resources[secret]["Type"] == "AWS::SecretsManager::Secret"
                 readable = [s for s in role_statements(translated, name) if "secretsmanager:GetSecretValue"
