@@ -17,6 +17,7 @@ from crm_core.dal.points import PointsRepository
 from crm_core.errors import Conflict, Invalid, NotFound, RetryLater, field_error
 from crm_core.models.customer import Customer, FieldChange, HistoryEntry
 from crm_core.services.customers import claims_of, customer_terms
+from crm_core.status import refuse_merged
 
 # The source keeps its profile and its summaries; its money records move and the target's money summary is
 # rebuilt from them. The accounting link stays: the target has (or gets) its own.
@@ -49,14 +50,11 @@ class MergeService:
         source = self._customers.get(source_id, consistent=True)
         if source is None:
             raise Invalid(f"customer {source_id} does not exist", fields=[field_error("source_id", "no such customer")])
-        if target.status == "merged":
-            raise Conflict(f"customer {target.customer_number} is itself merged into another customer; "
-                           "merge into that one", merged_into=target.merged_into)
+        refuse_merged(target)  # merge into the customer it went to
         marker = self._merges.marker(target_id, source_id)
         resumed = source.status == "merged"
         if resumed and source.merged_into != target_id:
-            raise Conflict(f"customer {source.customer_number} is already merged into another customer",
-                           merged_into=source.merged_into)
+            refuse_merged(source)
         if resumed and marker is None:
             return MergeResult(target=target, source_id=source_id, moved={}, resumed=True)  # done before
         if not resumed:
@@ -87,7 +85,10 @@ class MergeService:
                 if refused.which == "points":
                     continue  # a points adjustment landed in between: read the balances again
                 if refused.which == "target":
-                    raise Conflict(f"customer {target.customer_number} is merged or gone") from None
+                    current = self._customers.get(target.id, consistent=True)
+                    if current is None:
+                        raise NotFound(f"customer {target.id} does not exist") from None
+                    refuse_merged(current)
                 raise Conflict("one of the customers changed while the merge started; look again and retry") \
                     from None
         raise RetryLater("the customers' points are being changed; retry shortly")
