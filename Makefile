@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install everything (run by the other targets)
 
-run: $(STAMP) ## Start the local stack: AWS emulator on :4566, API on :3000, demo data (Ctrl-C stops)
+run: $(STAMP) ## Start the local stack: AWS emulator on :4566, API on :3000, staff console on :3000/console/, demo data (Ctrl-C stops)
 	$(BIN)/crm serve
 
 test: $(STAMP) ## Run the whole suite: lint, types, unit, integration (moto), template, end-to-end

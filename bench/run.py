@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import accounting_sync
 import cold_start
+import console_page
 import export_rate
 import import_corpus
 import import_read
@@ -57,6 +58,8 @@ BENCHMARKS: dict[str, tuple[str, Callable[[argparse.Namespace], str]]] = {
                         lambda args: nightly_refresh.run(quick=args.quick)),
     "accounting_sync": ("Accounting sync of 10,000 new customers: requests and wall time",
                         lambda args: accounting_sync.run(quick=args.quick)),
+    "console_page": ("Staff console in Chromium: first page transfer, and API answer to results shown",
+                     lambda args: console_page.run(quick=args.quick)),
 }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from crm_local.console import console_answer, is_console
 from crm_local.events import LOCAL_STAFF_USER, api_event, dev_groups
 from crm_local.stack import Functions
 from crm_local.template import Route
@@ -119,6 +120,9 @@ class LocalApi:
         raw = request.rfile.read(length) if length else b""
         if method == "GET" and (parts.path in DOCS_PATHS or parts.path.startswith("/docs/")):
             self._docs(request, parts.path)
+            return
+        if method == "GET" and is_console(parts.path):
+            _write(request, *console_answer(parts.path))
             return
         if method == "GET" and (parts.path.startswith("/_local/outbox") or parts.path == "/reset-password"):
             self._local_pages(request, parts.path)

@@ -155,6 +155,7 @@ def serve_command(host: str, aws_port: int, api_port: int, demo: bool) -> int:
     print(f"""
 Local stack is up (no AWS account, no Docker).
 
+  Staff console   {api}/console/    (local: a picker chooses which staff user to act as)
   API             {api}            (staff routes run as 'local-staff'; X-Dev-User / X-Dev-Groups to change)
   OpenAPI         {api}/openapi.json
   Swagger UI      {api}/docs

@@ -215,3 +215,29 @@ def test_every_change_to_a_merged_customer_is_refused_by_one_guard(api: Call, ad
             ("POST", f"/customers/{ada['id']}/relationships", {"type": "contact", "related_id": source["id"]})]:
         answer = api(method, path, body=body)
         assert (answer.status, answer.body["error"]["code"]) == (409, "customer_merged"), (path, answer.body)
+
+
+def test_a_send_that_fails_unexplained_puts_the_recipient_back_and_each_is_sent_once(
+        api: Call, aws: Template, mailer: Drain, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crm_core.aws import client
+
+    ses = client("sesv2")
+    real = ses.send_email
+    calls = {"n": 0}
+
+    def fails_every_third(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] % 3 == 0:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "InternalFailure", "Message": "injected"}}, "SendEmail")
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_email", fails_every_third)
+    monkeypatch.setattr("crm_core.dal.dynamo.Backoff.pause", lambda self, attempt: None)
+    ids = _seed(aws, 5, opted_out=0, suppressed=0)
+    mailing = api("POST", "/mailings", body={"subject": "Hi", "body": "Hello", "ids": ids}).body
+    failed = mailer()
+    done = api("GET", f"/mailings/{mailing['id']}").body
+    assert failed and done["status"] == "completed" and done["counts"]["sent"] == 5
+    assert {r["status"] for r in done["recipients"]} == {"sent"}

@@ -159,6 +159,21 @@ class StatusChange(Strict):
     action: Literal["enroll", "unenroll", "deactivate", "reactivate"]
 
 
+class StatusOption(Model):
+    action: Literal["enroll", "unenroll", "deactivate", "reactivate"]
+    allowed: bool
+    reason: str | None = Field(default=None, description="why the customer's state refuses it")
+
+
+class StatusOptions(Model):
+    """The customer's status and what each status action would do now."""
+
+    status: str
+    inactive_reason: str | None = None
+    version: int
+    actions: list[StatusOption]
+
+
 class _CustomerFields(Strict):
     username: Username | None = Field(default=None, description="unique across customers; cannot change once saved")
     email: Email | None = None

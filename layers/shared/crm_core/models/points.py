@@ -35,6 +35,14 @@ class PointsEntry(Model):
     by: str
 
 
+class PointsPreview(Model):
+    """What an adjustment would do, checked as the adjustment itself is, without writing it."""
+
+    balance: int
+    amount: int
+    balance_after: int
+
+
 class PointsStatement(Model):
     balance: int
     entries: list[PointsEntry]

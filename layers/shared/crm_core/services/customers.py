@@ -39,9 +39,10 @@ from crm_core.models.customer import (
     IndividualCreate,
     OrganizationCreate,
     SearchParams,
+    StatusOptions,
 )
 from crm_core.services.staff import KnownStaff
-from crm_core.status import StatusAction, refuse_merged, transition
+from crm_core.status import StatusAction, options, refuse_merged, transition
 from crm_core.text import (
     SEARCH_FIELDS,
     dedupe_key,
@@ -278,6 +279,11 @@ class CustomerService:
                             old={"related_id": customer_id, "reason": "the related customer was deleted"})]))
 
     # ---- status and email preferences -------------------------------------------------------------
+
+    def status_options(self, customer_id: str) -> StatusOptions:
+        customer = self._current(customer_id)
+        return StatusOptions(status=customer.status, inactive_reason=customer.inactive_reason,
+                             version=customer.version, actions=options(customer))
 
     def change_status(self, customer_id: str, action: StatusAction, actor: str) -> Customer:
         return self._update(customer_id, actor, f"status_{action}", lambda c: transition(c, action))
