@@ -84,5 +84,5 @@ def test_settings_refuse_an_empty_secret_name_and_hold_no_secret() -> None:
 
 
 def test_settings_read_numbers_from_text() -> None:
-    settings = load_settings({"TABLE_NAME": "customers", "MAX_PAGE_SIZE": "50"})
-    assert settings.max_page_size == 50
+    settings = load_settings({"TABLE_NAME": "customers", "DEFAULT_PAGE_SIZE": "50"})
+    assert settings.default_page_size == 50

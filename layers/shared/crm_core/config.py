@@ -22,7 +22,6 @@ class Settings(BaseModel):
     cursor_signing_secret: str | None = Field(default=None, min_length=1,
                                               description="the secret holding the HMAC key of pagination cursors")
     stage: str = "dev"
-    max_page_size: int = Field(default=100, ge=1, le=1000)
     default_page_size: int = Field(default=25, ge=1, le=1000)
     cursor_ttl_seconds: int = Field(default=3600, ge=60)
     aws_max_attempts: int = Field(default=5, ge=1, le=20)
@@ -72,7 +71,6 @@ _ENV = {
     "table_name": "TABLE_NAME",
     "cursor_signing_secret": "CURSOR_SIGNING_SECRET",
     "stage": "STAGE",
-    "max_page_size": "MAX_PAGE_SIZE",
     "default_page_size": "DEFAULT_PAGE_SIZE",
     "cursor_ttl_seconds": "CURSOR_TTL_SECONDS",
     "aws_max_attempts": "AWS_MAX_ATTEMPTS",

@@ -11,6 +11,7 @@ from crm_core.aws import client
 from crm_core.config import get_settings
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
+from crm_core.models.customer import PAGE_MAX
 from crm_core.parameters import cursor_signing_key
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def customer_service() -> CustomerService:
     return CustomerService(
         CustomerRepository(client("dynamodb"), settings.table_name),
         _cursors(),
-        Paging(default=settings.default_page_size, maximum=settings.max_page_size),
+        Paging(default=settings.default_page_size),
         lambda field, names: staff_service().known(field, names),
     )
 
@@ -87,7 +88,7 @@ def points_service() -> PointsService:
     settings = get_settings()
     ddb = client("dynamodb")
     return PointsService(CustomerRepository(ddb, settings.table_name), PointsRepository(ddb, settings.table_name),
-                         _cursors(), settings.max_page_size)
+                         _cursors())
 
 
 @lru_cache(maxsize=1)
@@ -113,7 +114,7 @@ def export_service() -> ExportService:
         ExportFiles(client("s3"), settings.exports_bucket) if settings.exports_bucket else None,
         _queue(settings.export_queue_url, "the export queue"),
         ExportLimits(sync_max=settings.export_sync_limit, link_seconds=settings.export_link_seconds,
-                     page_size=settings.max_page_size),
+                     page_size=PAGE_MAX),
     )
 
 
@@ -175,7 +176,7 @@ def money_service() -> MoneyService:
     settings = get_settings()
     ddb = client("dynamodb")
     return MoneyService(CustomerRepository(ddb, settings.table_name), MoneyRepository(ddb, settings.table_name),
-                        _cursors(), settings.max_page_size)
+                        _cursors())
 
 
 @lru_cache(maxsize=1)
