@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from crm_core.errors import Conflict
+from crm_core.errors import CustomerMerged, TransitionRefused
 from crm_core.models.customer import Customer, StatusOption
 
 StatusAction = Literal["enroll", "unenroll", "deactivate", "reactivate"]
@@ -24,8 +24,12 @@ ACCRUES_POINTS = ("active", "enrolled")
 MAY_SIGN_IN = ("active", "enrolled")
 
 
-class TransitionRefused(Conflict):
-    code = "transition_refused"
+def refuse_merged(customer: Customer) -> Customer:
+    """The one guard for every change: a merged customer takes none (``CustomerMerged``, naming where it went)."""
+    if customer.status == "merged":
+        raise CustomerMerged(f"customer {customer.customer_number} is merged into another customer and cannot be "
+                             "changed", merged_into=customer.merged_into)
+    return customer
 
 
 def transition(customer: Customer, action: StatusAction) -> dict[str, Any]:

@@ -13,7 +13,7 @@ PointsType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 
 
 class PointsAdjustment(Strict):
-    amount: int = Field(ge=-1_000_000, le=1_000_000, description="points to add (+) or remove (-)")
+    amount: int = Field(strict=True, ge=-1_000_000, le=1_000_000, description="points to add (+) or remove (-)")
     type: PointsType = Field(description="the points type, e.g. loyalty, bonus, correction")
     reason: LongText
 

@@ -17,6 +17,7 @@ from crm_core.dal.points import PointsRepository
 from crm_core.errors import Conflict, Invalid, NotFound, RetryLater, field_error
 from crm_core.models.customer import Customer, FieldChange, HistoryEntry
 from crm_core.services.customers import claims_of, customer_terms
+from crm_core.status import refuse_merged
 
 # The source keeps its profile and its summaries; its money records move and the target's money summary is
 # rebuilt from them. The accounting link stays: the target has (or gets) its own.
@@ -52,9 +53,7 @@ class MergeService:
 
     def preview(self, target_id: str, source_id: str) -> MergePreview:
         target, source = self._pair(target_id, source_id)
-        if source.status == "merged":
-            raise Conflict(f"customer {source.customer_number} is already merged into another customer",
-                           merged_into=source.merged_into)
+        refuse_merged(source)
         moves: Counter[str] = Counter(counted for _, counted, _ in self._plan(source_id, target_id) if counted)
         points = {"source": self._points.balance(source.id)[0], "target": self._points.balance(target.id)[0]}
         return MergePreview(target=target, source=source, moves=dict(moves),
@@ -66,8 +65,7 @@ class MergeService:
         marker = self._merges.marker(target_id, source_id)
         resumed = source.status == "merged"
         if resumed and source.merged_into != target_id:
-            raise Conflict(f"customer {source.customer_number} is already merged into another customer",
-                           merged_into=source.merged_into)
+            refuse_merged(source)
         if resumed and marker is None:
             return MergeResult(target=target, source_id=source_id, moved={}, resumed=True)  # done before
         if not resumed:
@@ -91,10 +89,7 @@ class MergeService:
         source = self._customers.get(source_id, consistent=True)
         if source is None:
             raise Invalid(f"customer {source_id} does not exist", fields=[field_error("source_id", "no such customer")])
-        if target.status == "merged":
-            raise Conflict(f"customer {target.customer_number} is itself merged into another customer; "
-                           "merge into that one", merged_into=target.merged_into)
-        return target, source
+        return refuse_merged(target), source  # merge into the customer it went to
 
     def _released(self, source: Customer) -> dict[str, str]:
         """The source's claims that the merge frees: its username, and its email if it holds that claim."""
@@ -118,7 +113,10 @@ class MergeService:
                 if refused.which == "points":
                     continue  # a points adjustment landed in between: read the balances again
                 if refused.which == "target":
-                    raise Conflict(f"customer {target.customer_number} is merged or gone") from None
+                    current = self._customers.get(target.id, consistent=True)
+                    if current is None:
+                        raise NotFound(f"customer {target.id} does not exist") from None
+                    refuse_merged(current)
                 raise Conflict("one of the customers changed while the merge started; look again and retry") \
                     from None
         raise RetryLater("the customers' points are being changed; retry shortly")

@@ -7,7 +7,7 @@ from crm_core.clock import utcnow
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.points import BalanceMoved, MayNotAccrue, PointsRepository
-from crm_core.errors import Conflict, Invalid, NotFound, RetryLater, field_error
+from crm_core.errors import Invalid, MayNotAccruePoints, NotFound, RetryLater, field_error
 from crm_core.ids import new_id
 from crm_core.models.customer import FieldChange, HistoryEntry
 from crm_core.models.points import PointsAdjustment, PointsEntry, PointsPreview, PointsStatement
@@ -77,10 +77,6 @@ class PointsService:
         raise RetryLater("the points are being changed by others; retry shortly")
 
 
-class MayNotAccruePoints(Conflict):
-    code = "may_not_accrue"
-
-
-def _may_not_accrue(status: str, reason: str | None) -> Conflict:
+def _may_not_accrue(status: str, reason: str | None) -> MayNotAccruePoints:
     why = f"{status} ({reason})" if reason else status
     return MayNotAccruePoints(f"the customer is {why} and may not accrue points")
