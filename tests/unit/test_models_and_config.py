@@ -80,5 +80,5 @@ def test_settings_refuse_a_short_signing_key() -> None:
 
 
 def test_settings_read_numbers_from_text() -> None:
-    settings = load_settings({"TABLE_NAME": "customers", "CURSOR_SIGNING_KEY": "k" * 32, "MAX_PAGE_SIZE": "50"})
-    assert settings.max_page_size == 50
+    settings = load_settings({"TABLE_NAME": "customers", "CURSOR_SIGNING_KEY": "k" * 32, "DEFAULT_PAGE_SIZE": "50"})
+    assert settings.default_page_size == 50

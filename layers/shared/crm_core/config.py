@@ -20,7 +20,6 @@ class Settings(BaseModel):
     table_name: str = Field(min_length=3, description="the customers table (single-table design)")
     cursor_signing_key: str = Field(min_length=16, description="HMAC key that signs pagination cursors")
     stage: str = "dev"
-    max_page_size: int = Field(default=100, ge=1, le=1000)
     default_page_size: int = Field(default=25, ge=1, le=1000)
     cursor_ttl_seconds: int = Field(default=3600, ge=60)
     aws_max_attempts: int = Field(default=5, ge=1, le=20)
@@ -69,7 +68,6 @@ _ENV = {
     "table_name": "TABLE_NAME",
     "cursor_signing_key": "CURSOR_SIGNING_KEY",
     "stage": "STAGE",
-    "max_page_size": "MAX_PAGE_SIZE",
     "default_page_size": "DEFAULT_PAGE_SIZE",
     "cursor_ttl_seconds": "CURSOR_TTL_SECONDS",
     "aws_max_attempts": "AWS_MAX_ATTEMPTS",

@@ -11,6 +11,7 @@ from crm_core.aws import client
 from crm_core.config import get_settings
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
+from crm_core.models.customer import PAGE_MAX
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -49,7 +50,7 @@ def customer_service() -> CustomerService:
     return CustomerService(
         CustomerRepository(client("dynamodb"), settings.table_name),
         CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds),
-        Paging(default=settings.default_page_size, maximum=settings.max_page_size),
+        Paging(default=settings.default_page_size),
         lambda field, names: staff_service().known(field, names),
     )
 
@@ -73,7 +74,7 @@ def points_service() -> PointsService:
     settings = get_settings()
     ddb = client("dynamodb")
     return PointsService(CustomerRepository(ddb, settings.table_name), PointsRepository(ddb, settings.table_name),
-                         CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds), settings.max_page_size)
+                         CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds))
 
 
 @lru_cache(maxsize=1)
@@ -99,7 +100,7 @@ def export_service() -> ExportService:
         ExportFiles(client("s3"), settings.exports_bucket) if settings.exports_bucket else None,
         ExportQueue(client("sqs"), settings.export_queue_url) if settings.export_queue_url else None,
         ExportLimits(sync_max=settings.export_sync_limit, link_seconds=settings.export_link_seconds,
-                     page_size=settings.max_page_size),
+                     page_size=PAGE_MAX),
     )
 
 
@@ -161,7 +162,7 @@ def money_service() -> MoneyService:
     settings = get_settings()
     ddb = client("dynamodb")
     return MoneyService(CustomerRepository(ddb, settings.table_name), MoneyRepository(ddb, settings.table_name),
-                        CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds), settings.max_page_size)
+                        CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds))
 
 
 @lru_cache(maxsize=1)
