@@ -76,8 +76,10 @@ def count(name: str, value: float, unit: MetricUnit = MetricUnit.Count) -> None:
 def count_outcome(job: ImportJob) -> None:
     """A finished import: its status, and its rows by outcome."""
     count({"completed": "ImportsCompleted", "partial": "ImportsPartial"}.get(job.status, "ImportsFailed"), 1)
-    for outcome, rows in job.counts.model_dump().items():
-        count(f"ImportRows{outcome.title()}", rows)
+    rows = job.counts
+    for metric, value in (("ImportRowsCreated", rows.created), ("ImportRowsUpdated", rows.updated),
+                          ("ImportRowsUnchanged", rows.unchanged), ("ImportRowsRejected", rows.rejected)):
+        count(metric, value)
 
 
 def apply(work: ImportWork) -> None:
