@@ -4,7 +4,9 @@ Every measurement is a fresh Python process that imports one handler module the 
 function's CodeUri first on sys.path, then the shared layer) with the production environment of
 template.yaml: tracing on (Lambda's own variables are set, so Powertools' Tracer does not switch itself
 off), the function's variables, a region and fake credentials. The child times the import with
-``time.perf_counter`` and reports whether ``openpyxl`` got imported. Interpreter start-up is not counted.
+``time.perf_counter`` (and its CPU time with ``time.process_time``, steadier on a busy machine) and reports
+whether ``openpyxl`` got imported. Interpreter start-up is not counted. Each handler is also imported in a
+process that imported the reference first: that import's CPU time is what our code adds to the stack.
 
 The reference, measured in the same run and interleaved with the handlers, is a minimal Powertools handler
 carrying the chosen stack: ``import boto3``, a ``Logger``, a ``Tracer`` and an ``APIGatewayRestResolver`` with
@@ -22,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm_local.template import ROOT, Template
@@ -61,13 +63,15 @@ def handler(event, context):
 
 CHILD = textwrap.dedent('''\
     import importlib, json, sys, time
-    module, paths = sys.argv[1], sys.argv[2:]
+    module, first, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
     sys.path[0:0] = paths
+    if first:
+        importlib.import_module(first)  # the reference already loaded: what follows is the handler's own cost
     before = len(sys.modules)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     importlib.import_module(module)
-    elapsed = time.perf_counter() - start
-    print(json.dumps({"ms": elapsed * 1000, "openpyxl": "openpyxl" in sys.modules,
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    print(json.dumps({"ms": elapsed * 1000, "cpu_ms": cpu * 1000, "openpyxl": "openpyxl" in sys.modules,
                       "modules": len(sys.modules) - before}))
 ''')
 
@@ -86,10 +90,20 @@ class Result:
     samples: list[float]
     openpyxl: bool
     modules: int
+    cpu_samples: list[float] = field(default_factory=list)
+    own_cpu_samples: list[float] = field(default_factory=list)  # CPU time of the import after the reference's
 
     @property
     def median(self) -> float:
         return statistics.median(self.samples)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_samples)
+
+    @property
+    def own_cpu_median(self) -> float:
+        return statistics.median(self.own_cpu_samples)
 
 
 def lambda_env(function_name: str, task_root: Path, handler: str, function_env: dict[str, str]) -> dict[str, str]:
@@ -169,17 +183,20 @@ def reference_subject(folder: Path) -> Subject:
     return Subject(REFERENCE, "reference_handler", (str(folder), str(LAYER)), env)
 
 
-def import_once(subject: Subject) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", CHILD, subject.module, *subject.paths], env=subject.env,
-                          capture_output=True, text=True, check=False, cwd=tempfile.gettempdir())
+def import_once(subject: Subject, reference_folder: Path | None = None) -> dict[str, float]:
+    """Import the subject's module in a fresh process; with ``reference_folder``, after the reference handler."""
+    first, extra = ("reference_handler", [str(reference_folder)]) if reference_folder else ("", [])
+    done = subprocess.run([sys.executable, "-c", CHILD, subject.module, first, *subject.paths, *extra],
+                          env=subject.env, capture_output=True, text=True, check=False, cwd=tempfile.gettempdir())
     if done.returncode != 0:
         raise RuntimeError(f"importing {subject.module} failed:\n{done.stderr}")
     answer: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return answer
 
 
-def measure(subjects: list[Subject], repeats: int) -> list[Result]:
-    """One discarded round (writes the bytecode caches), then ``repeats`` rounds, subjects interleaved."""
+def measure(subjects: list[Subject], repeats: int, reference_folder: Path) -> list[Result]:
+    """One discarded round (writes the bytecode caches), then ``repeats`` rounds, subjects interleaved; each
+    handler is imported twice a round: alone, and after the reference (its own cost)."""
     for subject in subjects:
         import_once(subject)
     results = [Result(s, [], False, 0) for s in subjects]
@@ -187,24 +204,35 @@ def measure(subjects: list[Subject], repeats: int) -> list[Result]:
         for result in results:
             answer = import_once(result.subject)
             result.samples.append(answer["ms"])
+            result.cpu_samples.append(answer["cpu_ms"])
             result.openpyxl = result.openpyxl or bool(answer["openpyxl"])
             result.modules = int(answer["modules"])
+            if result.subject.label not in (BASELINE, REFERENCE):
+                result.own_cpu_samples.append(import_once(result.subject, reference_folder)["cpu_ms"])
     return results
 
 
 def render(results: list[Result], repeats: int) -> str:
-    base = results[0].median
+    base, base_cpu = results[0].median, results[0].cpu_median
     rows = []
     for r in results:
         is_base = r.subject.label in (BASELINE, REFERENCE)
         verdict = "-" if is_base else ("yes" if r.median <= TARGET * base else "NO")
+        own = "-" if is_base else f"{r.own_cpu_median:.0f}"
+        own_ratio = "-" if is_base else f"{(base_cpu + r.own_cpu_median) / base_cpu:.2f}x"
         rows.append([r.subject.label, f"{r.median:.0f}", f"{min(r.samples):.0f}-{max(r.samples):.0f}",
-                     f"{r.median / base:.2f}x", verdict, "yes" if r.openpyxl else "no", r.modules])
+                     f"{r.median / base:.2f}x", verdict, f"{r.cpu_median:.0f}", f"{r.cpu_median / base_cpu:.2f}x",
+                     own, own_ratio, "yes" if r.openpyxl else "no", r.modules])
     out = [table(["module imported in a fresh process", "median ms", "range ms", "vs reference",
-                  f"<= {TARGET}x", "openpyxl", "modules"], rows)]
+                  f"<= {TARGET}x", "cpu ms", "cpu vs reference", "own cpu ms", "reference + own", "openpyxl",
+                  "modules"], rows)]
     out.append("")
     out.append(f"median of {repeats} fresh processes each, after one discarded round that writes the bytecode")
     out.append(f"caches; target: every handler within {TARGET}x the reference, and no API handler imports openpyxl.")
+    out.append("cpu: the process's CPU time during the import (time.process_time), median: the work the import does,")
+    out.append("steadier than the clock on a busy machine (it leaves out the time other processes held the CPU).")
+    out.append("own cpu: the CPU time of the handler's import in a process that imported the reference first, i.e.")
+    out.append("what our code adds to the stack; reference + own: (reference cpu + own cpu) / reference cpu.")
     out.append("modules: modules the import added to sys.modules. Tracing on, production environment.")
     out.append(f"python {sys.version.split()[0]} ({sys.executable})")
     return "\n".join(out)
@@ -214,7 +242,7 @@ def run(quick: bool = False, repeats: int | None = None) -> str:
     repeats = repeats or (QUICK_REPEATS if quick else REPEATS)
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as folder:
         results = measure([reference_subject(Path(folder)), baseline_subject(Path(folder)), *function_subjects()],
-                          repeats)
+                          repeats, Path(folder))
     return render(results, repeats)
 
 

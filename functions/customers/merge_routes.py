@@ -8,16 +8,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from crm_core.http import SignedIn
-from crm_core.models.customer import Id, Strict
-from crm_core.services.merge import MergePreview, MergeResult
+from crm_core.models.merge import MergePreview, MergeRequest, MergeResult
 from crm_core.wiring import merge_service
 from route_params import CustomerId
 
 router = Router()
-
-
-class MergeRequest(Strict):
-    source_id: Id
 
 
 @router.post("/customers/<customer_id>/merge", tags=["customers"],

@@ -23,6 +23,9 @@ from crm_core.models.money import (
     PurchasePage,
 )
 from crm_core.models.records import (
+    COSTS,
+    DELIVERIES,
+    JOBS,
     Cost,
     CostCreate,
     CostPatch,
@@ -33,7 +36,6 @@ from crm_core.models.records import (
     JobCreate,
     JobPatch,
 )
-from crm_core.services.records import COSTS, DELIVERIES, JOBS
 from crm_core.wiring import money_service, record_service
 from route_params import CustomerId, PageLimit, RecordId
 

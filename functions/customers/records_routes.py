@@ -12,6 +12,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from crm_core.http import SignedIn
 from crm_core.models.points import PointsAdjustment, PointsEntry, PointsPreview, PointsStatement
 from crm_core.models.records import (
+    BENEFITS,
+    NOTES,
+    TASKS,
     Benefit,
     BenefitCreate,
     Membership,
@@ -26,7 +29,6 @@ from crm_core.models.records import (
     TaskCreate,
     TaskPatch,
 )
-from crm_core.services.records import BENEFITS, NOTES, TASKS
 from crm_core.wiring import points_service, record_service
 from route_params import CustomerId, PageLimit, RecordId
 

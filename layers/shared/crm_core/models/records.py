@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -261,3 +262,30 @@ class Delivery(Record):
     carrier: str | None = None
     tracking_ref: str | None = None
     confirmed: bool = False
+
+
+# ---- the kinds of record -----------------------------------------------------------------------------
+
+R = TypeVar("R", bound=Record)
+
+
+@dataclass(frozen=True)
+class Kind(Generic[R]):
+    """A kind of record kept with a customer, as the record service and its routes name it."""
+
+    name: str      # "note": in messages and history actions
+    plural: str    # "notes": the history field
+    prefix: str    # "NOTE#": the record's sort-key prefix
+    model: type[R]
+
+    def sk(self, record_id: str) -> str:
+        return f"{self.prefix}{record_id}"
+
+
+NOTES = Kind("note", "notes", "NOTE#", Note)
+TASKS = Kind("task", "tasks", "TASK#", Task)
+BENEFITS = Kind("benefit", "benefits", "BENEFIT#", Benefit)
+COSTS = Kind("cost", "costs", "COST#", Cost)
+JOBS = Kind("job", "jobs", "JOB#", Job)
+DELIVERIES = Kind("delivery", "deliveries", "DELIVERY#", Delivery)
+RELATIONSHIPS = Kind("relationship", "relationships", "REL#", Relationship)

@@ -8,14 +8,13 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel
-
 from crm_core.clock import iso, utcnow
 from crm_core.dal.customers import CustomerRepository, customer_pk
 from crm_core.dal.merge import MergeRefused, MergeRepository, Unit
 from crm_core.dal.points import PointsRepository
 from crm_core.errors import Conflict, Invalid, NotFound, RetryLater, field_error
 from crm_core.models.customer import Customer, FieldChange, HistoryEntry
+from crm_core.models.merge import MergePreview, MergeResult
 from crm_core.services.customers import claims_of, customer_terms
 from crm_core.status import refuse_merged
 
@@ -23,24 +22,6 @@ from crm_core.status import refuse_merged
 # rebuilt from them. The accounting link stays: the target has (or gets) its own.
 STAYS_WITH_SOURCE = ("PROFILE", "POINTS", "TOMBSTONE", "STAFF#", "MERGE#", "MONEY", "ACCOUNTING")
 GOES_WITH_SOURCE = ("ACCTSYNC",)  # a merged customer is not synced to the accounts package any more
-
-
-class MergeResult(BaseModel):
-    target: Customer
-    source_id: str
-    moved: dict[str, int]
-    resumed: bool
-
-
-class MergePreview(BaseModel):
-    """What a merge would do, read without writing: what moves (counted as ``moved`` will count it), the
-    points balances that add up, and the source's username and email that are released."""
-
-    target: Customer
-    source: Customer
-    moves: dict[str, int]
-    points: dict[str, int]
-    released: dict[str, str]
 
 
 class MergeService:

@@ -6,8 +6,7 @@ merged; a record carries its own ``version`` so two staff editing one note canno
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -19,14 +18,13 @@ from crm_core.ids import new_id
 from crm_core.models.customer import Customer, FieldChange, HistoryEntry
 from crm_core.models.records import (
     INVERSE,
-    Benefit,
-    Cost,
-    Delivery,
-    Job,
+    NOTES,
+    RELATIONSHIPS,
+    Kind,
     Membership,
     MembershipPut,
     Note,
-    Record,
+    R,
     Relationship,
     RelationshipCreate,
     RelationshipPatch,
@@ -36,28 +34,7 @@ from crm_core.models.records import (
 from crm_core.services.staff import KnownStaff
 from crm_core.status import refuse_merged
 
-R = TypeVar("R", bound=Record)
 MEMBERSHIP = "MEMBERSHIP"
-
-
-@dataclass(frozen=True)
-class Kind(Generic[R]):
-    name: str      # "note": in messages and history actions
-    plural: str    # "notes": the history field
-    prefix: str    # "NOTE#": the record's sort-key prefix
-    model: type[R]
-
-    def sk(self, record_id: str) -> str:
-        return f"{self.prefix}{record_id}"
-
-
-NOTES = Kind("note", "notes", "NOTE#", Note)
-TASKS = Kind("task", "tasks", "TASK#", Task)
-BENEFITS = Kind("benefit", "benefits", "BENEFIT#", Benefit)
-COSTS = Kind("cost", "costs", "COST#", Cost)
-JOBS = Kind("job", "jobs", "JOB#", Job)
-DELIVERIES = Kind("delivery", "deliveries", "DELIVERY#", Delivery)
-RELATIONSHIPS = Kind("relationship", "relationships", "REL#", Relationship)
 
 
 def task_index(task: dict[str, Any]) -> dict[str, Any]:
