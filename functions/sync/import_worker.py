@@ -15,8 +15,8 @@ back (``batchItemFailures``), retried by SQS, and after the queue's attempts wai
 
 Each message's work runs under its correlation id (the one it carries, else S3's request id for an upload).
 Metrics: ``ImportRowsApplied`` and ``ImportRowsPerSecond`` per chunk; when a job ends, ``ImportsCompleted``,
-``ImportsPartial`` or ``ImportsFailed`` and its rows by outcome (``ImportRowsCreated``…); ``ImportsFailed``
-also counts each try that failed (the import alarm watches it).
+``ImportsPartial`` or ``ImportsFailed`` (once per import: the import alarm watches it) and its rows by outcome
+(``ImportRowsCreated``…); ``ImportTriesFailed`` for each try at a message's work that failed and is retried.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def apply(work: ImportWork) -> None:
     try:
         done = import_service().work(work)
     except Exception:
-        count("ImportsFailed", 1)  # a try that failed: the message is retried
+        count("ImportTriesFailed", 1)  # the message is retried; the import's outcome is counted when it ends
         raise
     logger.info("import work", extra={"run": work.run, "chunk": work.chunk, "result": done})
     if done != "applied" or work.chunk is None:

@@ -74,7 +74,8 @@ def test_every_metric_the_dashboard_and_alarms_read_is_added_by_its_function(doc
     # Given the metrics of the stack's namespace that the dashboard graphs and the alarms watch
     ours = _namespace(document)
     read = {m for m in [*_dashboard_metrics(document), *_alarm_metrics(document)] if m[0] == ours}
-    assert {"ApiOk", "ImportsFailed", "RunCompleted", "ExportsWritten", "ExportsQueued"} <= {m[1] for m in read}
+    assert {"ApiOk", "ImportsFailed", "ImportTriesFailed", "RunCompleted", "ExportsWritten", "ExportsQueued"} <= (
+        {m[1] for m in read})
     # When each is looked for in the code of the function whose service it names
     services = _function_of_service(sam)
     unnamed = sorted(name for _, name, service in read if service not in services)
@@ -98,7 +99,8 @@ def test_the_functions_add_their_metrics() -> None:
     assert {"ApiOk", "ApiClientError", "ApiRetryLater", "ApiServerError", "ExportsWritten", "ExportsQueued"} <= (
         _emitted_by("CustomersApiFunction").names)  # a helper's returns, an if/else
     assert "ExportsWritten" not in _emitted_by("MoneyApiFunction").names  # only what the function imports
-    assert {"ImportsCompleted", "ImportsPartial", "ImportsFailed", "ImportRowsRejected", "ImportRowsPerSecond"} <= (
+    assert {"ImportsCompleted", "ImportsPartial", "ImportsFailed", "ImportTriesFailed", "ImportRowsRejected",
+            "ImportRowsPerSecond"} <= (
         _emitted_by("ImportFunction").names)  # a wrapper's calls, a dict's values and default, a loop's rows
     assert {"AccountsError", "RunCompleted"} <= _emitted_by("AccountingSyncFunction").names
     assert {"MailSent", "ResetMailSkipped"} <= _emitted_by("MailerFunction").names

@@ -88,3 +88,49 @@ def test_an_export_counts_as_written_or_queued(api: Call, aws: Template, monkeyp
         "batchItemFailures": []}
     sums, _ = emitted(capsys.readouterr().out)
     assert sums["ExportsCompleted"] == 1 and sums["ExportRows"] == 2 and sums["ExportsWritten"] == 0
+
+
+def test_an_import_whose_try_failed_and_was_retried_counts_the_try_not_a_failed_import(
+        api: Call, drain: Drain, monkeypatch: pytest.MonkeyPatch,  # noqa: F811 - the fixture
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from crm_core.dal.customers import CustomerRepository
+    from crm_core.errors import RetryLater
+
+    # Given the database failing once while the import function applies a workbook's rows
+    real = CustomerRepository._transact
+    calls = {"n": 0}
+
+    def flaky(self: CustomerRepository, actions: Any, claims: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RetryLater("the database is busy; retry shortly")
+        real(self, actions, claims)
+
+    monkeypatch.setattr(CustomerRepository, "_transact", flaky)
+    upload(api, simple_workbook(10))
+    # When the failed message is delivered again and the import completes
+    assert len(drain(keep_failed=True)) == 1
+    assert drain() == []
+    sums, _ = emitted(capsys.readouterr().out)
+    # Then the failed try is counted as one, and the import once, as completed
+    assert sums["ImportTriesFailed"] == 1 and sums["ImportsFailed"] == 0 and sums["ImportsCompleted"] == 1
+
+
+def test_an_import_that_fails_on_every_try_counts_each_try_and_no_finished_import(
+        api: Call, drain: Drain, monkeypatch: pytest.MonkeyPatch,  # noqa: F811 - the fixture
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from crm_core.dal.customers import CustomerRepository
+    from crm_core.errors import RetryLater
+
+    def down(self: CustomerRepository, actions: Any, claims: Any) -> None:
+        raise RetryLater("the database is busy; retry shortly")
+
+    # Given the database refusing every write while a workbook's rows are applied
+    monkeypatch.setattr(CustomerRepository, "_transact", down)
+    upload(api, simple_workbook(10))
+    # When its message is tried three times
+    for _ in range(3):
+        assert len(drain(keep_failed=True)) == 1
+    sums, _ = emitted(capsys.readouterr().out)
+    # Then each try counts, and no import is counted as ended
+    assert sums["ImportTriesFailed"] == 3 and sums["ImportsFailed"] == 0 and sums["ImportsCompleted"] == 0
