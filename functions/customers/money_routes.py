@@ -10,19 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from crm_core.http import SignedIn
-from crm_core.models.money import (
-    Balance,
-    CreditCreate,
-    Invoice,
-    InvoiceCreate,
-    InvoicePage,
-    Payment,
-    PaymentCreate,
-    Purchase,
-    PurchaseCreate,
-    PurchasePage,
-)
-from crm_core.models.records import (
+from crm_core.models.jobs import (
     COSTS,
     DELIVERIES,
     JOBS,
@@ -35,6 +23,18 @@ from crm_core.models.records import (
     Job,
     JobCreate,
     JobPatch,
+)
+from crm_core.models.money import (
+    Balance,
+    CreditCreate,
+    Invoice,
+    InvoiceCreate,
+    InvoicePage,
+    Payment,
+    PaymentCreate,
+    Purchase,
+    PurchaseCreate,
+    PurchasePage,
 )
 from crm_core.wiring import money_service, record_service
 from route_params import CustomerId, PageLimit, RecordId
