@@ -152,6 +152,45 @@ def test_staff_run_it_now_through_the_api_and_the_queue(api: Call, aws: Template
     assert api("POST", "/accounting/sync", body={"ids": ["01JZZZZZZZZZZZZZZZZZZZZZZZ"]}).status == 422
 
 
+def test_requests_batched_together_run_the_sync_once_even_when_it_fails(
+        api: Call, aws: Template, accounts: FakeAccountsServer, context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import accounting_sync
+    from crm_core.services.accounting import AccountingSync
+
+    # Given three requests to sync now, delivered to the function in one batch
+    ada = person(api, "Ada", "Lovelace", email="ada@example.org")
+    for _ in range(3):
+        assert api("POST", "/accounting/sync", body={}).status == 202
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=aws.queue_url("AccountingQueue"), MaxNumberOfMessages=10,
+                                   AttributeNames=["All"])["Messages"]
+    assert len(messages) == 3
+    batch = sqs_event(messages, aws.queue_arn("AccountingQueue"))
+    real = AccountingSync.run
+    runs: list[str] = []
+
+    def failing(self: AccountingSync, holder: str, seconds_left: Any = None) -> Any:
+        runs.append(holder)
+        raise RuntimeError("the accounts package's certificate expired")
+
+    # When the run fails
+    monkeypatch.setattr(AccountingSync, "run", failing)
+    result = accounting_sync.handler(batch, context)
+    # Then it ran once, and every request of the batch goes back to the queue
+    assert len(runs) == 1
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == sorted(m["MessageId"] for m in messages)
+    assert accounting(api, ada)["state"] == "pending"
+
+    def counted(self: AccountingSync, holder: str, seconds_left: Any = None) -> Any:
+        runs.append(holder)
+        return real(self, holder, seconds_left)
+
+    # When the batch is delivered again and the run works, it runs once for the three
+    monkeypatch.setattr(AccountingSync, "run", counted)
+    assert accounting_sync.handler(batch, context) == {"batchItemFailures": []}
+    assert len(runs) == 2 and accounting(api, ada)["state"] == "synced"
+
+
 def test_sage50_gets_one_import_file_and_balances_come_back(api: Call, aws: Template, sync: Any) -> None:
     # Given the Sage 50 adapter (the template's default) and an accounts list staff exported from Sage
     s3 = boto3.client("s3")
