@@ -155,8 +155,17 @@ def test_staff_run_it_now_through_the_api_and_the_queue(api: Call, aws: Template
 def test_requests_batched_together_run_the_sync_once_even_when_it_fails(
         api: Call, aws: Template, accounts: FakeAccountsServer, context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import accounting_sync
-    from crm_core.services.accounting import AccountingSync
+    from crm_core.config import get_settings
+    from crm_core.dal.runs import RunRepository
 
+    runs: list[str] = []
+    take_lease = RunRepository.take_lease
+
+    def counted(self: RunRepository, job: str, holder: str, length: Any) -> bool:
+        runs.append(job)
+        return take_lease(self, job, holder, length)
+
+    monkeypatch.setattr(RunRepository, "take_lease", counted)
     # Given three requests to sync now, delivered to the function in one batch
     ada = person(api, "Ada", "Lovelace", email="ada@example.org")
     for _ in range(3):
@@ -166,29 +175,21 @@ def test_requests_batched_together_run_the_sync_once_even_when_it_fails(
                                    AttributeNames=["All"])["Messages"]
     assert len(messages) == 3
     batch = sqs_event(messages, aws.queue_arn("AccountingQueue"))
-    real = AccountingSync.run
-    runs: list[str] = []
-
-    def failing(self: AccountingSync, holder: str, seconds_left: Any = None) -> Any:
-        runs.append(holder)
-        raise RuntimeError("the accounts package's certificate expired")
-
-    # When the run fails
-    monkeypatch.setattr(AccountingSync, "run", failing)
+    # And a deployment that lost the accounts API's address: every run fails before it syncs anyone
+    monkeypatch.delenv("ACCOUNTS_API_URL")
+    get_settings.cache_clear()
+    # When the batch is delivered
     result = accounting_sync.handler(batch, context)
-    # Then it ran once, and every request of the batch goes back to the queue
-    assert len(runs) == 1
+    # Then the run was tried once, and every request of the batch goes back to the queue
+    assert runs == ["accounting-sync"]
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == sorted(m["MessageId"] for m in messages)
-    assert accounting(api, ada)["state"] == "pending"
-
-    def counted(self: AccountingSync, holder: str, seconds_left: Any = None) -> Any:
-        runs.append(holder)
-        return real(self, holder, seconds_left)
-
-    # When the batch is delivered again and the run works, it runs once for the three
-    monkeypatch.setattr(AccountingSync, "run", counted)
+    assert accounting(api, ada)["state"] == "pending" and accounts.created == 0
+    # When the address is back and the batch is delivered again, one run answers the three (the failed run
+    # let go of its lease)
+    monkeypatch.setenv("ACCOUNTS_API_URL", accounts.url)
+    get_settings.cache_clear()
     assert accounting_sync.handler(batch, context) == {"batchItemFailures": []}
-    assert len(runs) == 2 and accounting(api, ada)["state"] == "synced"
+    assert len(runs) == 2 and accounting(api, ada)["state"] == "synced" and accounts.created == 1
 
 
 def test_sage50_gets_one_import_file_and_balances_come_back(api: Call, aws: Template, sync: Any) -> None:
