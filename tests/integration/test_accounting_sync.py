@@ -90,6 +90,32 @@ def test_a_changed_customer_is_updated_in_the_package(api: Call, accounts: FakeA
     assert accounts.accounts[ref]["phone"] == "020 7946 0000"
 
 
+def test_a_run_reads_each_marked_customer_once(api: Call, accounts: FakeAccountsServer, sync: Any) -> None:
+    from crm_core.aws import client
+
+    # Given customers waiting for the sync, two of whom may be one customer (the same email)
+    people = [person(api, f"P{n}", "Person", email=f"p{n}@example.org") for n in range(5)]
+    twin = person(api, "Pat", "Person", email="p0@example.org", confirm_duplicate=True)
+    profiles: Counter[str] = Counter()
+
+    def count(parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "BatchGetItem":
+            profiles.update(i["PK"]["S"] for items in parsed.get("Responses", {}).values() for i in items
+                            if i.get("SK", {}).get("S") == "PROFILE")
+
+    events = client("dynamodb").meta.events
+    events.register("after-call.dynamodb", count, unique_id="profiles-read")
+    try:
+        # When the schedule runs the sync
+        figures = sync()
+    finally:
+        events.unregister("after-call.dynamodb", unique_id="profiles-read")
+    # Then every customer was read once, and the two alike are still held for staff
+    assert figures["created"] == 4 and figures["held"] == 2
+    assert profiles == Counter({f"CUST#{c['id']}": 1 for c in [*people, twin]})
+    assert accounting(api, twin)["state"] == "held"
+
+
 def test_an_ambiguous_match_is_held_with_its_candidates_until_staff_choose(api: Call, accounts: FakeAccountsServer,
                                                                           sync: Any) -> None:
     accounts.seed("JONES01", "Jo Jones", email="jo@example.org")
