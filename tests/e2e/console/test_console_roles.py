@@ -14,11 +14,11 @@ from e2e.console.conftest import Console, check_page, directory_user, new_consol
 
 pytestmark = pytest.mark.e2e
 
-# Every control in the record's tab panel that could change something: what is left once the tabs, the
-# history's pager and controls that are read-only or disabled are set aside.
+# Every control in the record's tab panel that could change something: what is left once the history's pager
+# and the controls that are read-only or disabled are set aside.
 WRITE_CONTROLS = """(root) => [...root.querySelectorAll("button, input, textarea, select")]
   .filter((el) => !el.readOnly && !el.disabled && el.type !== "hidden")
-  .filter((el) => !["Previous page", "Next page"].includes(el.textContent.trim()))
+  .filter((el) => !["Newer", "Older"].includes(el.textContent.trim()))
   .map((el) => `${el.tagName.toLowerCase()} ${el.id || el.textContent.trim()}`)"""
 
 
