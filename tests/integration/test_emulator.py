@@ -30,8 +30,12 @@ INDEXES = [
 
 
 def make_table(ddb: Any) -> None:
+    """The table with the seed items (written 25 a call)."""
     ddb.create_table(TableName=TABLE, KeySchema=KEY_SCHEMA, AttributeDefinitions=ATTRIBUTES,
                      GlobalSecondaryIndexes=INDEXES, BillingMode="PAY_PER_REQUEST")
+    items = seed_items()
+    for start in range(0, len(items), 25):
+        ddb.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]})
 
 
 def s(value: str) -> dict[str, str]:
@@ -131,8 +135,6 @@ def ddb(_environment: None) -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="eu-west-2")
         make_table(client)
-        for item in seed_items():
-            client.put_item(TableName=TABLE, Item=item)
         yield client
 
 
@@ -142,8 +144,6 @@ def run_unchanged(steps: Callable[[Any], Any]) -> Any:
     with moto_as_released():
         client = boto3.client("dynamodb", region_name="eu-west-1")
         make_table(client)
-        for item in seed_items():
-            client.put_item(TableName=TABLE, Item=item)
         return steps(client)
 
 
@@ -299,3 +299,20 @@ def test_a_listener_hears_every_write_and_rollback(ddb: Any) -> None:
     assert heard == [(TABLE, "L", "1", False), (TABLE, "L", "1", False),
                      (TABLE, "P#05", "L#2", False), (TABLE, "P#05", "L#2", True),  # written, then rolled back
                      (TABLE, "L", "1", True)]
+
+
+def test_an_item_over_the_size_limit_is_refused_as_moto_unchanged_refuses_it(ddb: Any) -> None:
+    def sizes(client: Any) -> list[str]:
+        outcomes = []
+        for size in (404_000, 406_000):
+            item = {"PK": s("BIG"), "SK": s(str(size)), "a": s("x" * (size // 2)), "b": s("y" * (size // 2))}
+            try:
+                client.put_item(TableName=TABLE, Item=item)
+                outcomes.append("stored")
+            except ClientError as error:
+                outcomes.append(str(error.response["Error"]["Message"]))
+        return outcomes
+
+    ours = sizes(ddb)
+    assert ours[0] == "stored" and "size" in ours[1]
+    assert ours == run_unchanged(sizes)
