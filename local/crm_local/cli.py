@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     imports.add_argument("--sheet", help="the sheet to read (default: the first visible one)")
     imports.add_argument("--api", default=DEFAULT_API, help=f"the running local stack's API (default {DEFAULT_API})")
     imports.add_argument("--user", help="the staff user to import as (X-Dev-User; default: the API's local-staff)")
-    imports.add_argument("--timeout", type=float, default=600, metavar="SECONDS",
-                         help="how long to wait for the job to finish (default 600)")
+    imports.add_argument("--timeout", type=float, default=3600, metavar="SECONDS",
+                         help="how long to wait for the job to finish (default 3600: an hour)")
 
     outbox = commands.add_parser("outbox", help="show the emails SES sent on the running local stack")
     outbox.add_argument("--api", default=f"http://{DEFAULT_HOST}:{DEFAULT_API_PORT}", help="the local API's URL")

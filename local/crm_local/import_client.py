@@ -132,7 +132,7 @@ def _pace(done: int, total: int | None, elapsed: float) -> str:
 
 
 def run_import(path: Path, *, api: str, dry_run: bool = False, sheet: str | None = None, user: str | None = None,
-               timeout: float = 600, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+               timeout: float = 3600, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """``crm import``: 0 when the job completed (or partly: see its errors), 1 when it failed or timed out."""
     try:
         content = path.read_bytes()
