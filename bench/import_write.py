@@ -15,7 +15,7 @@ again to the same key (a new version, so a new job), with every row unchanged.
 
 A ``before-call`` / ``after-call`` hook on the import function's DynamoDB client (``crm_core.aws.client``,
 shared by the import service, the customer service and the idempotency layer) counts every call by
-operation, the items each write request carries, by the kind of item (the PK prefix: ``TERM#``,
+operation, the items each write request carries, by the kind of item (the PK prefix: ``S#`` / ``P#``,
 ``EMAIL#`` / ``USERNAME#``, ``CUSTNO#``, ``CUST#…HIST#``, ``CUST#…PROFILE``, ``IMPORT#``, …), and the keys
 each BatchGetItem asks for. Items written are those of every BatchWriteItem request, every Put / Update /
 Delete of a TransactWriteItems (not ConditionCheck), and every PutItem / UpdateItem / DeleteItem.
@@ -46,7 +46,8 @@ from moto import mock_aws
 from crm_core import wiring
 from crm_core.aws import client
 from crm_core.dal.dynamo import BATCH_GET_MAX, BATCH_WRITE_MAX
-from crm_core.dal.imports import ImportJobRepository
+from crm_core.dal.search import is_search_item
+from crm_core.imports.store import ImportJobRepository
 from crm_core.models.imports import FINISHED, ImportJob
 from crm_local import emulator
 from crm_local.events import sqs_event
@@ -75,7 +76,7 @@ OPERATIONS = ("BatchWriteItem", "TransactWriteItems", "BatchGetItem", "PutItem",
               "Query", "GetItem")
 # The kinds of item, by key; the first six are the customer's own, the others the import's bookkeeping.
 TERMS, CLAIMS, LOOKUP, HISTORY, PROFILE, SYNC, OTHER_CUSTOMER = (
-    "search terms", "claims", "number lookup", "history", "profile", "accounting sync marker", "other customer items")
+    "search items", "claims", "number lookup", "history", "profile", "accounting sync marker", "other customer items")
 JOB, IDEMPOTENCY, COUNTER, OTHER = "import job + chunk markers", "idempotency record", "number counter", "other"
 CUSTOMER_KINDS = (TERMS, CLAIMS, LOOKUP, HISTORY, PROFILE, SYNC, OTHER_CUSTOMER)
 OPTIONAL_KINDS = (SYNC, OTHER_CUSTOMER, OTHER)  # shown only when written
@@ -83,7 +84,7 @@ BOOKKEEPING_KINDS = (JOB, IDEMPOTENCY, COUNTER, OTHER)
 
 
 def kind_of(pk: str, sk: str) -> str:
-    if pk.startswith("TERM#"):
+    if is_search_item(pk):
         return TERMS
     if pk.startswith(("EMAIL#", "USERNAME#")):
         return CLAIMS
@@ -446,7 +447,7 @@ def render(results: list[SizeResult]) -> str:
     out.append("")
     out.append("Items written: every item of every BatchWriteItem request, every Put/Update/Delete of a")
     out.append("TransactWriteItems (not ConditionCheck), every PutItem/UpdateItem/DeleteItem, by PK prefix:")
-    out.append("TERM# search terms, EMAIL#/USERNAME# claims, CUSTNO# number lookup, CUST#..HIST# history,")
+    out.append("S#/P# search items, EMAIL#/USERNAME# claims, CUSTNO# number lookup, CUST#..HIST# history,")
     out.append("CUST#..PROFILE profile, CUST#..ACCTSYNC accounting sync marker; IMPORT# the job and its chunk")
     out.append("markers; IDEMPOTENCY# the upload reader's record. BatchGet keys: lookup keys are the rows'")
     out.append("customer numbers, usernames and emails; profile keys the profiles of the matches and of each row's")

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accounting_sync
 import cold_start
 import export_rate
+import import_corpus
 import import_read
 import import_write
 import local_stack
@@ -47,6 +48,8 @@ BENCHMARKS: dict[str, tuple[str, Callable[[argparse.Namespace], str]]] = {
                lambda args: _printed(export_rate.main, ["--quick"] if args.quick else [])),
     "import_read": ("Spreadsheet import: reading and validating 100,000 rows",
                     lambda args: _printed(import_read.main, ["--quick"] if args.quick else [])),
+    "import_corpus": ("Spreadsheet import over 1,413 real workbooks: read, refused, crashed, hung",
+                      lambda args: import_corpus.run(quick=args.quick)),
     "import_write": ("Spreadsheet import into DynamoDB: items per customer and batch fill",
                      lambda args: _printed(import_write.main, ["--quick"] if args.quick else [])),
     "mail_render": ("Mass email: personalised render rate and SQS messages per 100,000 recipients",

@@ -22,8 +22,8 @@ MESSY_ROWS: list[tuple[list[Any], str, str | None]] = [
     ([None, "Katherine", "Johnson", None, "kj@example.org", None, "WV1 1AA", None, "26 Aug 1968", None],
      "created", None),
     ([None, "Mary", "Jackson", None, "mary@example", None, None, None, None, None], "rejected", "E-mail Address"),
-    ([None, "Dorothy", "Vaughan", None, "dorothy@example.org", None, None, None, 37000, None],
-     "rejected", "Date of Birth"),  # a number that is not a date
+    ([None, "Dorothy", "Vaughan", None, "dorothy@example.org", None, None, None, "spring 1980", None],
+     "rejected", "Date of Birth"),  # words that are not a date
     ([None, "Alan", "Turing", None, "ALAN@example.org", None, None, None, None, None],
      "rejected", "E-mail Address"),  # the same email as an earlier row
     ([None, None, None, "Initech Ltd", "accounts@initech.example", "020 7946 0999", "EC1A 1BB", "London", None,

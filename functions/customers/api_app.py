@@ -4,6 +4,7 @@ serves, errors mapped in one place (``crm_core.http``), and the Lambda handler w
 Before the resolver reads a request, the handler checks it at the edge: on a staff function, that the
 caller's roles may call the route API Gateway matched (``crm_core.roles``: 401, 403 ``no_role`` or
 ``forbidden``); on every function, that a body is JSON (415 otherwise) no deeper than a request needs (400).
+A staff write with an ``Idempotency-Key`` header is served once (``idempotent``).
 Route handlers get the signed-in user as a Powertools dependency (``actor: SignedIn``)."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from crm_core.errors import DomainError
 from crm_core.http import authorize, check_body, refusal, register_error_handlers
 from crm_core.roles import route_key
+from idempotent import idempotency_key, once
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -41,9 +43,12 @@ def api_function(*routers: Router, public: bool = False,
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         route = route_key(str(event.get("httpMethod") or ""), str(event.get("resource") or ""))
         try:
-            if not public:
-                logger.append_keys(user=authorize(event).username)
+            user = None if public else authorize(event).username
+            logger.append_keys(user=user)
             check_body(event, accept_forms=route in forms)
+            key = idempotency_key(event) if user else None
+            if key and user:
+                return once(key, user, event, context, lambda: app.resolve(event, context))
         except DomainError as refused:
             logger.info("request refused", extra={"route": route, "status": refused.status, "code": refused.code,
                                                   "reason": refused.message})

@@ -1,4 +1,5 @@
-"""Staff routes for spreadsheet imports: ask for an upload, follow the job, commit a dry run, revert."""
+"""Staff routes for spreadsheet imports: ask for an upload, follow the job, check it again with another mapping,
+commit a dry run, revert."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from crm_core.http import SignedIn, json_response
-from crm_core.models.imports import ImportJob, ImportPage, ImportRequest
+from crm_core.models.imports import ImportJob, ImportPage, ImportRequest, ImportRerun
 from crm_core.wiring import import_service
 from route_params import ImportId
 
@@ -38,11 +39,26 @@ def get_import(import_id: ImportId) -> ImportJob:
     return import_service().get(import_id)
 
 
-@router.post("/imports/<import_id>/commit", tags=["imports"],
-             summary="Apply a finished dry run's rows, as checked, without uploading again",
+@router.post("/imports/<import_id>/dry-run", tags=["imports"],
+             summary="Check the uploaded workbook again, as a dry run, with your mapping or settings",
+             description="Send the columns to map (title or letter → field, or \"ignore\"), the sheet, the header "
+                         "row, the date order or the default country; what you leave out stays as it was. The "
+                         "workbook is read again without a new upload. Only an import that wrote nothing can be "
+                         "checked again.",
              responses={202: {"description": "queued; follow it with GET /imports/{import_id}"}})
-def commit_import(actor: SignedIn, import_id: ImportId) -> Response[str]:
-    job = import_service().commit(import_id, actor.username)
+def dry_run_import(actor: SignedIn, import_id: ImportId, options: Annotated[ImportRerun, Body()]) -> Response[str]:
+    job = import_service().dry_run(import_id, actor.username, options)
+    return json_response(202, job.model_dump(mode="json"))
+
+
+@router.post("/imports/<import_id>/commit", tags=["imports"],
+             summary="Apply a finished dry run: its rows as checked, or — with your mapping or settings — read again",
+             description="Without a body (or with an empty one) the dry run's checked rows are applied. With a "
+                         "mapping or settings the workbook is read again with them and applied.",
+             responses={202: {"description": "queued; follow it with GET /imports/{import_id}"}})
+def commit_import(actor: SignedIn, import_id: ImportId,
+                  options: Annotated[ImportRerun | None, Body()] = None) -> Response[str]:
+    job = import_service().commit(import_id, actor.username, options)
     return json_response(202, job.model_dump(mode="json"))
 
 

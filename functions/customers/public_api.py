@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import urllib.parse
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -47,16 +49,34 @@ def confirm_reset(request: Annotated[ResetConfirm, Body()]) -> dict[str, str]:
     return login_service().confirm_reset(request)
 
 
-@app.get("/public/unsubscribe", tags=["public"], summary="Unsubscribe from marketing email (the email's link)")
-def unsubscribe_link(token: Annotated[str, Query(min_length=10, max_length=500)]) -> dict[str, str]:
+HTML = "text/html; charset=utf-8"
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport"
+content="width=device-width, initial-scale=1"><title>{title}</title></head>
+<body style="font-family:sans-serif;max-width:32em;margin:3em auto;padding:0 1em"><h1>{title}</h1>{content}</body>
+</html>
+"""
+CONFIRM = """<p>Press the button to stop our marketing email. Emails about your account still come.</p>
+<form method="post" action="?token={token}"><button type="submit">Unsubscribe</button></form>"""
+HTML_PAGE = {200: {"description": "an HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
+
+
+@app.get("/public/unsubscribe", tags=["public"], responses=HTML_PAGE,
+         summary="The email's unsubscribe link: a page asking to confirm (a GET changes nothing: mail scanners and "
+                 "link previews fetch links on their own)")
+def unsubscribe_page(token: Annotated[str, Query(min_length=10, max_length=500)]) -> Response[str]:
     from crm_core.wiring import mailing_service
 
-    return mailing_service().unsubscribe(token)
+    mailing_service().check_unsubscribe(token)
+    content = CONFIRM.format(token=html.escape(urllib.parse.quote(token, safe=""), quote=True))
+    return Response(status_code=200, content_type=HTML, body=PAGE.format(title="Unsubscribe", content=content))
 
 
-@app.post("/public/unsubscribe", tags=["public"],
-          summary="One-click unsubscribe (RFC 8058: List-Unsubscribe=One-Click posted to the header's URL)")
-def unsubscribe_one_click(token: Annotated[str, Query(min_length=10, max_length=500)]) -> dict[str, str]:
+@app.post("/public/unsubscribe", tags=["public"], responses=HTML_PAGE,
+          summary="Unsubscribe from marketing email: the page's button, or RFC 8058 one-click (List-Unsubscribe="
+                  "One-Click posted to the List-Unsubscribe URL)")
+def unsubscribe(token: Annotated[str, Query(min_length=10, max_length=500)]) -> Response[str]:
     from crm_core.wiring import mailing_service
 
-    return mailing_service().unsubscribe(token)
+    message = mailing_service().unsubscribe(token)["message"]
+    return Response(status_code=200, content_type=HTML,
+                    body=PAGE.format(title="Unsubscribed", content=f"<p>{html.escape(message)}</p>"))

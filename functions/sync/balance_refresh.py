@@ -45,6 +45,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     elapsed = time.perf_counter() - started
     metrics.add_metric(name="CustomersRefreshed", unit=MetricUnit.Count, value=figures["customers_refreshed"])
     metrics.add_metric(name="InvoicesMarkedOverdue", unit=MetricUnit.Count, value=figures["invoices_marked_overdue"])
+    metrics.add_metric(name="CustomersNotRefreshed", unit=MetricUnit.Count, value=figures["customers_failed"])
     metrics.add_metric(name="RefreshDuration", unit=MetricUnit.Seconds, value=round(elapsed, 3))
     logger.info("balances refreshed", extra={"day": day.isoformat(), **figures, "seconds": round(elapsed, 3)})
     return {"day": day.isoformat(), "ran": True, **figures}

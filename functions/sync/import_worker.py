@@ -5,8 +5,9 @@ The queue carries two kinds of message:
 - S3's notice that a workbook arrived under ``uploads/`` (``{"Records": [{"s3": …}]}``). Each upload is read
   once: Powertools idempotency, keyed on bucket, key and version (or ETag), turns a second delivery — one
   after the other or at the same time — into the first one's result, and the read itself is safe to repeat.
-- The service's own work: ``{"job_id", "run", "chunk"}`` applies (or reverts) one chunk of rows, and
-  ``{"job_id", "run", "start": true}`` starts a commit or a revert.
+- The service's own work (``ImportWork``): ``{"job_id", "run", "chunk"}`` applies (or reverts) one chunk of
+  rows, and ``{"job_id", "run", "start": true}`` starts a commit, a revert, or (``"read": true``) a new
+  reading of the uploaded workbook with other options.
 
 Messages are processed one by one with Powertools' batch utility; one that fails is reported back
 (``batchItemFailures``), retried by SQS, and after the queue's attempts waits in the dead-letter queue.
@@ -23,7 +24,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
+from crm_core.imports.queue import ImportWork
 from crm_core.wiring import import_service, upload_idempotency
 
 logger = Logger()
@@ -74,12 +77,13 @@ def import_one(record: SQSRecord) -> None:
         return
     if body.get("Event") == "s3:TestEvent":
         return  # S3 checks it may write to the queue when the notification is set up
-    job_id, run, chunk = body.get("job_id"), body.get("run"), body.get("chunk")
-    if not isinstance(job_id, str) or not isinstance(run, int) or not (chunk is None or isinstance(chunk, int)):
-        raise BadMessage("the message names no job_id and run")
-    logger.append_keys(import_id=job_id)
-    done = import_service().work(job_id, run, chunk)
-    logger.info("import work", extra={"run": run, "chunk": chunk, "result": done})
+    try:
+        work = ImportWork.model_validate(body)
+    except ValidationError:
+        raise BadMessage("the message names no job_id and run") from None
+    logger.append_keys(import_id=work.job_id)
+    done = import_service().work(work)
+    logger.info("import work", extra={"run": work.run, "chunk": work.chunk, "result": done})
 
 
 @logger.inject_lambda_context

@@ -5,6 +5,7 @@
     crm invoke FUNCTION [--event FILE|NAME] [--endpoint URL]
     crm import FILE [--dry-run] [--sheet NAME] [--api URL] [--user NAME] [--timeout SECONDS]
     crm outbox [--api URL] [--last N] [--json]
+    crm reindex [--endpoint URL | --aws --table NAME] [--segment N --segments M]
     crm openapi
 """
 
@@ -78,6 +79,19 @@ def main(argv: list[str] | None = None) -> int:
     outbox.add_argument("--last", type=int, default=10, help="how many of the newest to show (0: all)")
     outbox.add_argument("--json", action="store_true", help="print them as JSON")
 
+    reindex = commands.add_parser(
+        "reindex", help="build the search index of the customers already in a table (after an upgrade)",
+        description="Writes every customer's search items and registration keys as the current table design "
+                    "makes them, and removes the earlier design's TERM# items. Idempotent: stop it and run it "
+                    "again at will; run segments in parallel with --segment/--segments.")
+    reindex.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", DEFAULT_ENDPOINT),
+                         help=f"the local stack's AWS endpoint (default {DEFAULT_ENDPOINT})")
+    reindex.add_argument("--aws", action="store_true",
+                         help="use the AWS account of this shell's credentials instead of the local stack")
+    reindex.add_argument("--table", help="the customers table's name (required with --aws)")
+    reindex.add_argument("--segment", type=int, default=0, help="this run's Scan segment (default 0)")
+    reindex.add_argument("--segments", type=int, default=1, help="how many segments in all (default 1)")
+
     commands.add_parser("openapi", help="print the API's OpenAPI document")
 
     args = parser.parse_args(argv)
@@ -94,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         return invoke_command(args.function, args.event, args.endpoint)
     if args.command == "outbox":
         return outbox_command(args.api, args.last, args.json)
+    if args.command == "reindex":
+        if args.aws and not args.table:
+            parser.error("reindex --aws needs --table")
+        if not 0 <= args.segment < args.segments:
+            parser.error("reindex: --segment must be at least 0 and less than --segments")
+        return reindex_command(None if args.aws else args.endpoint, args.table, args.segment, args.segments)
     if args.command == "import":
         from crm_local.import_client import run_import
 
@@ -314,6 +334,34 @@ def _listening(endpoint: str) -> bool:
     except OSError:
         return False
     return True
+
+
+def reindex_command(endpoint: str | None, table: str | None, segment: int, segments: int) -> int:
+    import boto3
+
+    from crm_core.dal.customers import CustomerRepository
+    from crm_core.dal.reindex import TableScan
+    from crm_core.services.reindex import SearchReindex
+
+    if endpoint:
+        from crm_local.stack import local_template, point_at
+
+        template = local_template()
+        point_at(endpoint, template)
+        table = table or template.physical_name("CustomersTable")
+    if not table:
+        print("crm reindex: name the customers table with --table", file=sys.stderr)
+        return 2
+    ddb = boto3.client("dynamodb")
+    reindex = SearchReindex(CustomerRepository(ddb, table), TableScan(ddb, table))
+    progress = reindex.run_page(segment, segments)
+    while progress.resume:
+        print(f"crm reindex: {progress.customers:,} customers so far", file=sys.stderr, flush=True)
+        progress = reindex.run_page(segment, segments, progress.resume, progress)
+    print(f"crm reindex: {table} segment {segment + 1} of {segments}: {progress.customers:,} customers indexed, "
+          f"{progress.moved_on:,} changed meanwhile (their change indexed them), "
+          f"{progress.legacy_removed:,} earlier search items removed")
+    return 0
 
 
 def outbox_command(api: str, last: int, as_json: bool) -> int:

@@ -221,8 +221,8 @@ def test_a_staff_choice_made_while_a_run_handles_the_customer_is_kept(
     jo = person(api, "Jo", "Jones", email="jo@example.org", address={"postcode": "LS1 4AP"})
     real = AccountingSync._sync_one
 
-    def staff_choose_meanwhile(self: AccountingSync, item: Any, adapter: Any) -> Any:
-        answer = real(self, item, adapter)  # held: two candidates
+    def staff_choose_meanwhile(self: AccountingSync, item: Any, *args: Any) -> Any:
+        answer = real(self, item, *args)  # held: two candidates
         assert api("PUT", f"/customers/{jo['id']}/accounting", body={"account_ref": "JONES02"}).status == 200
         return answer
 
@@ -232,3 +232,76 @@ def test_a_staff_choice_made_while_a_run_handles_the_customer_is_kept(
     assert accounting(api, jo)["pending"] is True  # the choice stands, and asks for a sync
     sync()
     assert (accounting(api, jo)["state"], accounting(api, jo)["account_ref"]) == ("synced", "JONES02")
+
+
+# ---- customers never mixed -----------------------------------------------------------------------------------
+
+def _outbox_rows(aws: Template) -> list[list[str]]:
+    import csv
+    import io
+
+    s3 = boto3.client("s3")
+    bucket = aws.buckets()["AccountingBucket"]
+    rows: list[list[str]] = []
+    for stored in sorted(s3.list_objects_v2(Bucket=bucket, Prefix="accounting/sage50/outbox/").get("Contents", []),
+                         key=lambda s: s["Key"]):
+        text = s3.get_object(Bucket=bucket, Key=stored["Key"])["Body"].read().decode("cp1252")
+        rows += list(csv.reader(io.StringIO(text)))[1:]
+    return rows
+
+
+def test_two_customers_with_the_same_name_and_postcode_in_one_run_are_held_with_each_other(
+        api: Call, aws: Template, sync: Any) -> None:
+    # Given two customers with the same name and postcode (the second saved as a confirmed duplicate), new to Sage
+    address = {"line1": "4 Mill Row", "city": "Leeds", "postcode": "LS1 4AP"}
+    first = person(api, "Edith", "Clarke", email="edith@example.org", phone="0113 496 0001", address=address)
+    second = person(api, "Edith", "Clarke", email="e.clarke@example.org", phone="0113 496 0002",
+                    address={**address, "line1": "9 Kirk Lane"}, confirm_duplicate=True)
+    # When one sync run handles both
+    figures = sync()
+    # Then neither is linked nor sent: both are held, each naming the other as a candidate
+    assert figures.get("held") == 2 and not figures.get("created") and _outbox_rows(aws) == []
+    for one, other in ((first, second), (second, first)):
+        state = accounting(api, one)
+        assert state["state"] == "held" and state["account_ref"] is None
+        assert [c["customer_id"] for c in state["candidates"]] == [other["id"]]
+    # When staff say they are two people (a new account each), the next run opens one for each, each row with
+    # exactly its own customer's details
+    for one in (first, second):
+        assert api("PUT", f"/customers/{one['id']}/accounting", body={"create_new": True}).status == 200
+    assert sync()["created"] == 2
+    rows = {row[0]: row for row in _outbox_rows(aws)}
+    for one, street, phone in ((first, "4 Mill Row", "0113 496 0001"), (second, "9 Kirk Lane", "0113 496 0002")):
+        ref = accounting(api, one)["account_ref"]
+        assert rows[ref][2] == street and rows[ref][8] == phone and rows[ref][26] == one["email"]
+    assert len(rows) == 2
+
+
+def test_two_customers_matching_one_sage_account_are_both_held_never_both_linked(
+        api: Call, aws: Template, sync: Any) -> None:
+    # Given Sage already holds one Edith Clarke at LS1 4AP, and two customers here who match it
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=aws.buckets()["AccountingBucket"], Key="accounting/sage50/inbox/accounts.csv",
+                  Body=b"Account Reference,Account Name,Post Code,E-mail\r\nCLARKE01,Edith Clarke,LS1 4AP,\r\n")
+    address = {"line1": "4 Mill Row", "postcode": "LS1 4AP"}
+    first = person(api, "Edith", "Clarke", address=address)
+    second = person(api, "Edith", "Clarke", address=address, confirm_duplicate=True)
+    sync()
+    # Then both are held with the account and each other as candidates; nothing is written over CLARKE01
+    for one, other in ((first, second), (second, first)):
+        state = accounting(api, one)
+        assert state["state"] == "held"
+        assert {(c["account_ref"], c["customer_id"]) for c in state["candidates"]} == {
+            ("CLARKE01", None), (None, other["id"])}
+    assert _outbox_rows(aws) == []
+    # When staff link the first to CLARKE01, and by mistake the second too
+    api("PUT", f"/customers/{first['id']}/accounting", body={"account_ref": "CLARKE01"})
+    sync()
+    api("PUT", f"/customers/{second['id']}/accounting", body={"account_ref": "CLARKE01"})
+    sync()
+    # Then CLARKE01 is the first's alone: the second is held, and every CLARKE01 row carries the first
+    assert accounting(api, first)["account_ref"] == "CLARKE01"
+    held = accounting(api, second)
+    assert held["state"] == "held" and held["candidates"][0]["customer_id"] == first["id"]
+    assert {row[1] for row in _outbox_rows(aws) if row[0] == "CLARKE01"} == {"Edith Clarke"}
+    assert len([row for row in _outbox_rows(aws) if row[0] == "CLARKE01"]) == 1

@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
+from crm_core.dal.search import is_search_item
 from crm_core.wiring import customer_service
 from crm_local.template import Template
 from integration.conftest import ADA, Call
@@ -47,8 +48,8 @@ def test_delete_keeps_history_releases_claims_and_leaves_nothing_else(api: Call,
     # And her username and email are free again
     again = api("POST", "/customers", body=ADA)
     assert again.status == 201, again.body
-    # And no search term of hers is left
-    leftovers = [i for i in _all_items(aws) if i["PK"]["S"].startswith("TERM#") and ada["id"] in i["SK"]["S"]]
+    # And no search item of hers is left
+    leftovers = [i for i in _all_items(aws) if is_search_item(i["PK"]["S"]) and i["SK"]["S"] == ada["id"]]
     assert leftovers == []
 
 

@@ -123,10 +123,10 @@ def test_the_messy_workbook_gets_exactly_the_right_outcome_per_row(api: Call, aw
     assert done["report_url"].startswith("https://") or done["report_url"].startswith("http")
     # And the customers are as the rows say
     updated = api("GET", f"/customers/{existing[0]['id']}").body
-    assert updated["phone"] == "07700 900123" and updated["version"] == 2
+    assert updated["phone"] == "+44 7700 900123" and updated["version"] == 2
     found = api("GET", "/customers", query={"q": "Turing"}).body["items"]
     assert [(c["email"], c["date_of_birth"], c["phone"]) for c in found] == [
-        ("alan@example.org", "1962-06-23", "1614960000")]
+        ("alan@example.org", "1962-06-23", "+44 161 496 0000")]
     company = api("GET", "/customers", query={"q": "Initech"}).body["items"][0]
     assert company["type"] == "organization" and company["address"]["city"] == "London"
     history = api("GET", f"/customers/{found[0]['id']}/history").body["items"]
@@ -390,3 +390,50 @@ def test_a_chunk_delivered_again_after_it_was_counted_changes_nothing_and_revert
     drain()
     assert job(api, started["id"])["revert_counts"]["restored"] == 1
     assert api("GET", f"/customers/{existing[0]['id']}").body.get("phone") is None
+
+
+def test_a_fault_while_reading_fails_the_job_with_a_reason_instead_of_leaving_it_running(
+        api: Call, drain: Drain, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crm_core.imports import service
+
+    # Given a reader that meets something no one foresaw
+    def unforeseen(*args: Any, **kwargs: Any) -> Any:
+        raise TypeError("an unforeseen cell")
+
+    monkeypatch.setattr(service, "check_workbook", unforeseen)
+    started = upload(api, simple_workbook(3))
+    # When the upload is read
+    assert drain() == []
+    # Then the job is failed, with a reason staff can act on, and nothing was written
+    done = job(api, started["id"])
+    assert done["status"] == "failed" and done["reason"].startswith("the workbook could not be read (TypeError)")
+    assert customer_count(api) == 0
+
+
+def test_a_dry_run_checked_again_with_a_mapping_then_committed(api: Call, aws: Template, drain: Drain) -> None:
+    # Given a dry run of a list whose "Name" column holds companies
+    from staff_lists import companies_under_name
+
+    started = upload(api, companies_under_name(), filename="suppliers.xlsx", dry_run=True)
+    drain()
+    assert job(api, started["id"])["mapping"][0]["field"] == "full_name"
+    # When it is checked again with staff's mapping, and that check is delivered twice
+    answer = api("POST", f"/imports/{started['id']}/dry-run", body={"mapping": {"Name": "organization_name"}})
+    assert answer.status == 202 and answer.body["status"] == "queued" and answer.body["run"] == 2
+    assert drain() == []
+    checked = job(api, started["id"])
+    assert (checked["status"], checked["read_run"], checked["counts"]["created"]) == ("completed", 2, 2)
+    boto3.client("sqs").send_message(QueueUrl=aws.queue_url("ImportQueue"), MessageBody=json.dumps(
+        {"job_id": started["id"], "run": 2, "start": True, "read": True}))
+    assert drain() == []
+    assert job(api, started["id"])["counts"] == checked["counts"]
+    # Then the commit applies the rows as the mapping reads them
+    assert api("POST", f"/imports/{started['id']}/commit").status == 202
+    drain()
+    done = job(api, started["id"])
+    assert (done["status"], done["counts"]["created"]) == ("completed", 2)
+    found = api("GET", "/customers", query={"q": "Globex"}).body["items"]
+    assert [(c["type"], c["organization_name"]) for c in found] == [("organization", "Globex Corporation")]
+    # And a dry run that is not allowed any more says why
+    again = api("POST", f"/imports/{started['id']}/dry-run", body={"date_order": "day_first"})
+    assert again.status == 409 and "wrote customers" in again.body["error"]["message"]

@@ -35,6 +35,11 @@ class Settings(BaseModel):
     import_chunk_rows: int = Field(default=1000, ge=1, le=10_000, description="rows applied per queue message")
     import_max_rows: int = Field(default=200_000, ge=1, description="data rows a sheet may have")
     import_max_upload_mb: int = Field(default=50, ge=1, le=1024, description="largest workbook accepted")
+    import_date_order: Literal["day_first", "month_first"] = Field(
+        default="day_first", description="how the organisation writes numeric dates, when a list does not tell")
+    import_default_country: str = Field(default="GB", pattern=r"^[A-Z]{2}$",
+                                        description="the organisation's country: of phones, postcodes and "
+                                                    "addresses that do not name theirs")
     # Accounting sync (the sync function; the API only asks for a run)
     accounts_adapter: Literal["sage50", "rest"] = Field(default="sage50", description="the accounts package")
     accounting_bucket: str | None = Field(default=None, min_length=3, description="Sage 50 files in and out")
@@ -77,6 +82,8 @@ _ENV = {
     "import_chunk_rows": "IMPORT_CHUNK_ROWS",
     "import_max_rows": "IMPORT_MAX_ROWS",
     "import_max_upload_mb": "IMPORT_MAX_UPLOAD_MB",
+    "import_date_order": "IMPORT_DATE_ORDER",
+    "import_default_country": "IMPORT_DEFAULT_COUNTRY",
     "accounts_adapter": "ACCOUNTS_ADAPTER",
     "accounting_bucket": "ACCOUNTING_BUCKET",
     "accounts_api_url": "ACCOUNTS_API_URL",

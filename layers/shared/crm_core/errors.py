@@ -65,6 +65,12 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class RequestUnderWay(Conflict):
+    """A request with the same ``Idempotency-Key`` is being served right now."""
+
+    code = "request_under_way"
+
+
 class UsernameTaken(Conflict):
     code = "username_taken"
 
@@ -84,17 +90,54 @@ class Invalid(DomainError):
     code = "invalid"
 
 
+class IdempotencyKeyReused(Invalid):
+    """An ``Idempotency-Key`` already used for a different request."""
+
+    code = "idempotency_key_reused"
+
+
 class UnsupportedMediaType(DomainError):
     status = 415
     code = "unsupported_media_type"
 
 
 class RetryLater(DomainError):
-    """AWS throttled us past the retry budget; the client should retry after a pause."""
+    """AWS throttled us past the retry budget; the client should retry after a pause (``Retry-After``)."""
 
     status = 503
     code = "retry_later"
     retry_after_seconds = 2
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        if retry_after is not None:
+            self.retry_after_seconds = retry_after
+
+
+class TooManyAttempts(RetryLater):
+    """A rate limit: ``Retry-After`` says when the window that refused it ends."""
+
+    status = 429
+    code = "too_many_attempts"
+
+
+class InvalidCredentials(DomainError):
+    status = 401
+    code = "invalid_credentials"
+
+
+class SignInRefused(DomainError):
+    status = 403
+    code = "sign_in_refused"
+
+
+class PasswordChangeRequired(DomainError):
+    status = 403
+    code = "password_change_required"
+
+
+class InvalidToken(BadRequest):
+    code = "invalid_token"
 
 
 def field_error(field: str, message: str) -> dict[str, str]:

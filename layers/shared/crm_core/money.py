@@ -69,6 +69,7 @@ def aging(open_invoices: list[OpenInvoice], today: date) -> Aging:
 
 def next_refresh(open_invoices: list[OpenInvoice], today: date) -> date | None:
     """The first day after ``today`` on which an open invoice moves bucket (None: nothing will move)."""
-    days = [invoice.due_on + timedelta(days=edge + 1) for invoice in open_invoices for edge in EDGES]
+    days = [invoice.due_on + timedelta(days=edge + 1) for invoice in open_invoices for edge in EDGES
+            if invoice.due_on < date.max - timedelta(days=edge + 1)]  # an edge past the calendar's end never comes
     later = [d for d in days if d > today]
     return min(later) if later else None

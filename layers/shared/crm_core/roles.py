@@ -96,6 +96,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "POST /imports": STAFF,
     "GET /imports": EVERYONE,
     "GET /imports/{import_id}": EVERYONE,
+    "POST /imports/{import_id}/dry-run": STAFF,
     "POST /imports/{import_id}/commit": STAFF,
     "POST /imports/{import_id}/revert": ADMIN,
     # web logins

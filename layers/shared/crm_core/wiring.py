@@ -17,10 +17,10 @@ if TYPE_CHECKING:
 
     from crm_core.accounting import AccountsAdapter
     from crm_core.dal.staff import StaffPreferencesRepository
+    from crm_core.imports.service import ImportService
     from crm_core.services.accounting import AccountingSync
     from crm_core.services.customers import CustomerService
     from crm_core.services.exports import ExportService
-    from crm_core.services.imports import ImportService
     from crm_core.services.login import LoginService
     from crm_core.services.mailings import MailingService
     from crm_core.services.merge import MergeService
@@ -106,24 +106,32 @@ def export_service() -> ExportService:
 @lru_cache(maxsize=1)
 def import_service() -> ImportService:
     """Imports; only functions whose environment names the upload bucket have them."""
-    from crm_core.dal.imports import ImportFiles, ImportJobRepository, ImportQueue
     from crm_core.errors import ConfigurationError
-    from crm_core.services.imports import ImportLimits, ImportService
-    from crm_core.workbook import Limits
+    from crm_core.imports.applying import Applier
+    from crm_core.imports.checking import Defaults
+    from crm_core.imports.files import ImportFiles
+    from crm_core.imports.queue import ImportQueue
+    from crm_core.imports.reading import Limits
+    from crm_core.imports.service import ImportLimits, ImportService
+    from crm_core.imports.store import ImportJobRepository, MappingRepository
 
     settings = get_settings()
     if not settings.imports_bucket:
         raise ConfigurationError("IMPORTS_BUCKET is not set for this function")
     ddb = client("dynamodb")
+    jobs = ImportJobRepository(ddb, settings.table_name)
+    customers = CustomerRepository(ddb, settings.table_name)
     return ImportService(
-        ImportJobRepository(ddb, settings.table_name),
+        jobs,
+        MappingRepository(ddb, settings.table_name),
         ImportFiles(client("s3"), settings.imports_bucket),
         ImportQueue(client("sqs"), settings.import_queue_url) if settings.import_queue_url else None,
-        CustomerRepository(ddb, settings.table_name),
-        customer_service(),
+        customers,
+        Applier(jobs, customers, customer_service()),
         CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds),
         ImportLimits(chunk_rows=settings.import_chunk_rows, max_upload_bytes=settings.import_max_upload_mb * 2**20,
-                     reader=Limits(max_rows=settings.import_max_rows)),
+                     reader=Limits(max_rows=settings.import_max_rows),
+                     defaults=Defaults(settings.import_date_order, settings.import_default_country)),
     )
 
 
@@ -134,6 +142,15 @@ def upload_idempotency() -> DynamoDBPersistenceLayer:
 
     return DynamoDBPersistenceLayer(table_name=get_settings().table_name, key_attr="PK", sort_key_attr="SK",
                                     static_pk_value="IDEMPOTENCY#import-upload", boto3_client=client("dynamodb"))
+
+
+@lru_cache(maxsize=1)
+def request_idempotency() -> DynamoDBPersistenceLayer:
+    """Where the staff API keeps the answers of writes sent with an ``Idempotency-Key``: the customers table."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(table_name=get_settings().table_name, key_attr="PK", sort_key_attr="SK",
+                                    static_pk_value="IDEMPOTENCY#api-request", boto3_client=client("dynamodb"))
 
 
 @lru_cache(maxsize=1)
@@ -285,6 +302,7 @@ def reset() -> None:
     import_service.cache_clear()
     money_service.cache_clear()
     upload_idempotency.cache_clear()
+    request_idempotency.cache_clear()
     accounting_sync.cache_clear()
     login_service.cache_clear()
     mailing_service.cache_clear()

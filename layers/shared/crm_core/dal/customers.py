@@ -3,7 +3,9 @@
 Items, each as PK / SK (and GSI keys), and the access pattern it serves:
 
 - profile: ``CUST#<id>`` / ``PROFILE``; GSI1 ``REG#<yyyy-mm>`` / ``<id>``; GSI2 ``DEDUPE#<name|postcode>`` /
-  ``<id>``. Get by id; "registered in the last N days"; the duplicate warning.
+  ``<id>``; GSI3 ``REGTS#<type>#<status>#<yyyy-mm>`` / ``<id>``. Get by id; "registered in the last N days"
+  (GSI1), the same list of one type and/or status (GSI3: one to four partitions a month, merged newest
+  first); the duplicate warning.
 - staff assignment: ``CUST#<id>`` / ``STAFF#<user>``; GSI1 ``STAFF#<user>`` / ``<id>``. Filter by assigned staff.
 - history entry: ``CUST#<id>`` / ``HIST#<iso time>#<n>``. Change history, newest first.
 - number lookup: ``CUSTNO#<number>`` / ``CUSTNO``. Find by customer number (BatchGet-able, for imports).
@@ -11,19 +13,23 @@ Items, each as PK / SK (and GSI keys), and the access pattern it serves:
   transaction as the customer.
 - email claim: ``EMAIL#<email>`` / ``CLAIM``. Duplicate warning; match by email; the account a reset mail
   goes to. The first customer with an email owns its claim.
-- search term: ``TERM#<first 2 chars>`` / ``<term>#<field>#<id>``. Keyword search: a Query with
-  ``begins_with`` reads only the matching terms.
+- search prefix: ``S#<prefix>`` / ``<id>``, one per prefix (2 characters or more) of each search term; search
+  pair: ``P#<x>#<y>`` / ``<id>``, one per two different two-character starts of the customer's terms that are
+  not all digits. Keyword search reads one partition newest first and stops when the page is full; see
+  ``dal/search.py``. Written in the customer's transaction (the few that do not fit in DynamoDB's 100
+  actions are put before it and deleted after it; search checks every customer it shows on the profile).
 - counter: ``COUNTER`` / ``customer_number``. Allocates customer numbers (in blocks, for imports).
 - accounting sync marker: ``CUST#<id>`` / ``ACCTSYNC``; GSI1 ``ACCTSYNC#<shard>`` / ``<id>``. Written with a
   new customer and with every change to what the accounts package holds; see ``dal/accounting.py``.
 - tombstone: ``CUST#<id>`` / ``TOMBSTONE``. Left by a deletion: who deleted the customer and the search
-  terms still to remove, so the history stays readable and an interrupted deletion can be finished.
+  terms whose items are still to remove, so the history stays readable and an interrupted deletion can be
+  finished.
 
 The customer's records (notes, tasks, relationships, benefits, membership) and points live in the same
 partition: see ``dal/records.py`` and ``dal/points.py``.
 
 Every ``id`` is a ULID, so sorting ids sorts by registration time. Nothing here scans the table.
-GSI1 projects ``type`` and ``status`` so listings filter without reading profiles.
+GSI1 projects ``type`` and ``status``; GSI3 is keys only.
 """
 
 from __future__ import annotations
@@ -34,18 +40,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from crm_core.clock import iso, utcnow
 from crm_core.dal.dynamo import (
+    TRANSACTION_MAX,
     ConditionFailed,
     UnprocessedAfterRetries,
     batch_get,
     batch_write,
     call,
+    error_code,
     from_item,
     key,
     query_all,
     to_item,
     transact,
+)
+from crm_core.dal.search import (
+    ItemKey,
+    PostingPage,
+    SearchItemChanges,
+    Term,
+    is_search_item,
+    keyword_filter,
+    search_item_changes,
+    search_items,
 )
 from crm_core.ids import id_time, min_id_at, new_id
 from crm_core.models.customer import Customer, HistoryEntry
@@ -62,7 +82,8 @@ SYNC_MARKER = "ACCTSYNC"
 SYNC_SHARDS = 8
 # What the accounts package holds of a customer: a change to one of these asks for a sync
 ACCOUNTING_FIELDS = ("type", "first_name", "last_name", "organization_name", "email", "phone", "address")
-Term = tuple[str, str]  # (term, field)
+TYPES = ("individual", "organization")
+STATUSES = ("active", "enrolled", "inactive", "merged")
 
 
 @dataclass
@@ -102,10 +123,6 @@ def claim_pk(kind: str, value: str) -> str:
     return f"{kind.upper()}#{value}"
 
 
-def term_key(term: str, field: str, customer_id: str) -> dict[str, Any]:
-    return key(f"TERM#{term[:2]}", f"{term}#{field}#{customer_id}")
-
-
 def sync_marker(customer_id: str) -> dict[str, Any]:
     """The "sync me" item for the accounting sync (plain values, ready for a put)."""
     shard = hashlib.sha256(customer_id.encode()).digest()[0] % SYNC_SHARDS
@@ -115,6 +132,11 @@ def sync_marker(customer_id: str) -> dict[str, Any]:
 
 def registration_bucket(moment: datetime) -> str:
     return f"REG#{moment:%Y-%m}"
+
+
+def kind_bucket(type_: str, status: str, moment: datetime) -> str:
+    """GSI3's partition: customers of one type and status registered in one month."""
+    return f"REGTS#{type_}#{status}#{moment:%Y-%m}"
 
 
 class CustomerRepository:
@@ -128,11 +150,11 @@ class CustomerRepository:
         answer = call(self._ddb.get_item, TableName=self._table, Key=key(customer_pk(customer_id), PROFILE),
                       ConsistentRead=consistent)
         item = answer.get("Item")
-        return _customer(item) if item else None
+        return customer_from_item(item) if item else None
 
     def get_many(self, ids: list[str]) -> dict[str, Customer]:
         keys = [key(customer_pk(i), PROFILE) for i in dict.fromkeys(ids)]
-        return {c.id: c for c in (_customer(item) for item in batch_get(self._ddb, self._table, keys))}
+        return {c.id: c for c in (customer_from_item(item) for item in batch_get(self._ddb, self._table, keys))}
 
     def types_and_statuses(self, ids: list[str]) -> dict[str, tuple[str, str]]:
         keys = [key(customer_pk(i), PROFILE) for i in dict.fromkeys(ids)]
@@ -162,60 +184,83 @@ class CustomerRepository:
                           ExpressionAttributeValues={":pk": {"S": f"DEDUPE#{dedupe}"}})
         return [i["GSI2SK"]["S"] for i in items]
 
-    def term_matches(self, word: str, fields: set[str]) -> set[str]:
-        """Ids of customers with a term in ``fields`` that starts with ``word``."""
-        items = query_all(self._ddb, TableName=self._table,
-                          KeyConditionExpression="PK = :pk AND begins_with(SK, :w)",
-                          ExpressionAttributeValues={":pk": {"S": f"TERM#{word[:2]}"}, ":w": {"S": word}},
-                          ProjectionExpression="SK")
-        found = set()
-        for item in items:
-            _, field, customer_id = item["SK"]["S"].rsplit("#", 2)
-            if field in fields:
-                found.add(customer_id)
-        return found
+    def postings(self, pk: str, below: str | None, lowest: str | None, limit: int, words: list[str],
+                 fields: set[str] | None) -> PostingPage:
+        """Up to ``limit`` items of search partition ``pk`` with ids below ``below`` (and not below ``lowest``),
+        newest first, keeping those whose ``w`` has every word of ``words`` (in ``fields``; ``None``: any)."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":pk": {"S": pk}}
+        condition = "PK = :pk"
+        if below and lowest:
+            condition += " AND SK BETWEEN :low AND :high"  # the cursor's own item is read again, then left out
+            values.update({":low": {"S": lowest}, ":high": {"S": below}})
+        elif below:
+            condition += " AND SK < :high"
+            values[":high"] = {"S": below}
+        elif lowest:
+            condition += " AND SK >= :low"
+            values[":low"] = {"S": lowest}
+        request: dict[str, Any] = {"TableName": self._table, "KeyConditionExpression": condition,
+                                   "ScanIndexForward": False, "Limit": limit, "ProjectionExpression": "SK"}
+        if words:
+            request["FilterExpression"] = keyword_filter(words, fields, names, values)
+            request["ExpressionAttributeNames"] = names
+        request["ExpressionAttributeValues"] = values
+        answer = call(self._ddb.query, **request)
+        ids = [i["SK"]["S"] for i in answer.get("Items", []) if i["SK"]["S"] != below]
+        last = answer.get("LastEvaluatedKey")
+        return PostingPage(ids=ids, scanned=int(answer.get("ScannedCount", 0)), last=last["SK"]["S"] if last else None)
 
     def registered_page(self, since: datetime, before: str | None, limit: int, type_: str | None = None,
                         status: str | None = None) -> list[str]:
         """Up to ``limit`` ids registered since ``since`` and older than id ``before``, newest first.
 
-        Reads GSI1's month buckets backwards and stops once the page is full, so a page reads about
-        ``limit`` items (divided by how selective the type/status filter is), whatever the window holds.
+        Reads the month buckets backwards and stops once the page is full: GSI1's month without a type or
+        status, else GSI3's partitions of that month for the type and status asked (one to four, each read
+        for at most the rest of the page and merged), so a page reads about ``limit`` items (at most four times
+        that), whatever the window holds and however rare the type or status.
         """
         low = min_id_at(since)
         high = before or "~"  # "~" sorts after every id
         newest = id_time(before) if before else utcnow()
         month = datetime(newest.year, newest.month, 1, tzinfo=newest.tzinfo)
         first = datetime(since.year, since.month, 1, tzinfo=since.tzinfo)
-        filters, names, values = [], {}, {}
-        for attribute, wanted in (("type", type_), ("status", status)):
-            if wanted:
-                filters.append(f"#{attribute} = :{attribute}")
-                names[f"#{attribute}"] = attribute
-                values[f":{attribute}"] = {"S": wanted}
+        kinds = [(t, s) for t in ([type_] if type_ else TYPES) for s in ([status] if status else STATUSES)]
+        kinds_asked = bool(type_ or status)
+        if kinds_asked:
+            request = {"IndexName": "GSI3", "KeyConditionExpression": "GSI3PK = :pk AND GSI3SK BETWEEN :low AND :high",
+                       "ProjectionExpression": "GSI3SK"}
+        else:
+            request = {"IndexName": "GSI1", "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :low AND :high",
+                       "ProjectionExpression": "GSI1SK"}
         found: list[str] = []
         while month >= first and len(found) < limit:
-            request: dict[str, Any] = {
-                "TableName": self._table, "IndexName": "GSI1", "ScanIndexForward": False,
-                "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :low AND :high",
-                "ExpressionAttributeValues": {":pk": {"S": registration_bucket(month)}, ":low": {"S": low},
-                                              ":high": {"S": high}, **values},
-                "ProjectionExpression": "GSI1SK",
-            }
-            if filters:
-                request["FilterExpression"] = " AND ".join(filters)
-                request["ExpressionAttributeNames"] = names
-            while len(found) < limit:
-                step = limit - len(found) + (1 if before else 0)  # the page's cursor item is read again
-                # A filter drops items after they are read: read in larger steps to save round trips.
-                request["Limit"] = min(1000, step * 4) if filters else step
-                answer = call(self._ddb.query, **request)
-                found += [i["GSI1SK"]["S"] for i in answer.get("Items", []) if i["GSI1SK"]["S"] != before]
-                if "LastEvaluatedKey" not in answer:
-                    break
-                request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+            buckets = [kind_bucket(t, s, month) for t, s in kinds] if kinds_asked else [registration_bucket(month)]
+            merged: list[str] = []
+            for bucket in buckets:
+                merged += self._bucket_ids(request, bucket, low, high, limit - len(found), before)
+            found += sorted(merged, reverse=True)[:limit - len(found)]
             month = datetime(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1, tzinfo=month.tzinfo)
         return found[:limit]
+
+    def _bucket_ids(self, index: dict[str, str], bucket: str, low: str, high: str, wanted: int,
+                    before: str | None) -> list[str]:
+        """The newest ``wanted`` ids of one month bucket of an index between ``low`` and ``high`` (the cursor's id
+        left out)."""
+        sort_key = index["ProjectionExpression"]
+        request: dict[str, Any] = {
+            **index, "TableName": self._table, "ScanIndexForward": False,
+            "ExpressionAttributeValues": {":pk": {"S": bucket}, ":low": {"S": low}, ":high": {"S": high}},
+            "Limit": wanted + (1 if before else 0),  # the page's cursor item is read again
+        }
+        ids: list[str] = []
+        while len(ids) < wanted:
+            answer = call(self._ddb.query, **request)
+            ids += [i[sort_key]["S"] for i in answer.get("Items", []) if i[sort_key]["S"] != before]
+            if "LastEvaluatedKey" not in answer:
+                break
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return ids[:wanted]
 
     def assigned_to(self, staff_user: str) -> set[str]:
         items = query_all(self._ddb, TableName=self._table, IndexName="GSI1",
@@ -262,10 +307,9 @@ class CustomerRepository:
         actions += [(kind, put_action(self._table, _claim_item(kind, value, customer.id), "attribute_not_exists(PK)"))
                     for kind, value in claims.items()]
         actions += [(None, put_action(self._table, _staff_item(customer.id, user))) for user in customer.assigned_staff]
-        actions += [(None, put_action(self._table, _term_item(t, f, customer.id))) for t, f in sorted(terms)]
         actions.append((None, put_action(self._table, history_item(customer.id, entry))))
         actions.append((None, put_action(self._table, sync_marker(customer.id))))
-        self._transact(actions, claims)
+        self._transact_with_search(actions, claims, search_item_changes(customer.id, set(), terms))
 
     def create_many(self, batch: list[NewCustomer]) -> dict[str, str]:
         """Create many customers; returns the ids that could not be written, with the reason.
@@ -281,7 +325,7 @@ class CustomerRepository:
         for new in batch:
             c = new.customer
             extras.append({"customer_id": c.id, "PK": f"CUSTNO#{c.customer_number}", "SK": "CUSTNO"})
-            extras += [_term_item(t, f, c.id) for t, f in sorted(new.terms)]
+            extras += [item for _, item in sorted(search_items(c.id, new.terms).items())]
             extras.append(history_item(c.id, new.entry, suffix=c.id[-6:]))
             extras.append(sync_marker(c.id))
         failed.update(self._put_all(extras, NOT_WRITTEN))
@@ -335,13 +379,32 @@ class CustomerRepository:
         pk = customer_pk(after.id)
         actions += [(None, delete_action(table, key(pk, f"STAFF#{u}"))) for u in old_staff - new_staff]
         actions += [(None, put_action(table, _staff_item(after.id, u))) for u in new_staff - old_staff]
-        gone, added = sorted(terms_before - terms_after), sorted(terms_after - terms_before)
-        actions += [(None, delete_action(table, term_key(t, f, after.id))) for t, f in gone]
-        actions += [(None, put_action(table, _term_item(t, f, after.id))) for t, f in added]
         actions.append((None, put_action(table, history_item(after.id, entry))))
         if any(getattr(before, f) != getattr(after, f) for f in ACCOUNTING_FIELDS):
             actions.append((None, put_action(table, sync_marker(after.id))))
-        self._transact(actions, claim)
+        self._transact_with_search(actions, claim, search_item_changes(after.id, terms_before, terms_after))
+
+    def reindex(self, customer: Customer, terms: set[Term]) -> bool:
+        """Write a customer's search items and its profile's GSI3 keys as they are made now (the index rebuild).
+        The items are put again (the same item twice changes nothing); the profile's keys are set only if its
+        version is still ``customer.version`` (else the change that moved it wrote them): False then."""
+        batch_write(self._ddb, self._table, [{"PutRequest": {"Item": to_item(item)}}
+                                             for _, item in sorted(search_items(customer.id, terms).items())])
+        try:
+            call(self._ddb.update_item, TableName=self._table, Key=key(customer_pk(customer.id), PROFILE),
+                 UpdateExpression="SET GSI3PK = :pk, GSI3SK = :id", ConditionExpression="version = :v",
+                 ExpressionAttributeValues={
+                     ":pk": {"S": kind_bucket(customer.type, customer.status, id_time(customer.id))},
+                     ":id": {"S": customer.id}, ":v": {"N": str(customer.version)}})
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def search_item_keys(self, customer_id: str, terms: set[Term]) -> list[ItemKey]:
+        """The keys of the search items a customer with these terms has (to remove them)."""
+        return sorted(search_items(customer_id, terms))
 
     # ---- deletion ----------------------------------------------------------------------------------
 
@@ -390,6 +453,23 @@ class CustomerRepository:
         """Delete items by (PK, SK), 25 a call, retrying what DynamoDB leaves unprocessed."""
         batch_write(self._ddb, self._table, [{"DeleteRequest": {"Key": key(pk, sk)}} for pk, sk in keys])
 
+    def _transact_with_search(self, actions: list[tuple[str | None, dict[str, Any]]], claims: dict[str, str],
+                              search: SearchItemChanges) -> None:
+        """The transaction with the search item changes in it. Those that do not fit in one transaction are
+        put before it (an item for a term the profile does not have yet is never shown: search checks the
+        profile) and deleted after it (likewise harmless if the deletion never happens)."""
+        room = TRANSACTION_MAX - len(actions)
+        puts, early = search.put[:room], search.put[room:]
+        room -= len(puts)
+        deletes, late = search.delete[:room], search.delete[room:]
+        actions = actions + [(None, put_action(self._table, item)) for item in puts]
+        actions += [(None, delete_action(self._table, key(pk, sk))) for pk, sk in deletes]
+        if early:
+            batch_write(self._ddb, self._table, [{"PutRequest": {"Item": to_item(i)}} for i in early])
+        self._transact(actions, claims)
+        if late:
+            self.remove_items(late)
+
     def _transact(self, actions: list[tuple[str | None, dict[str, Any]]], claims: dict[str, str]) -> None:
         """Claims are tagged with their kind; any other failed condition is the profile's version."""
         try:
@@ -402,14 +482,16 @@ class CustomerRepository:
 
 def profile_item(customer: Customer, dedupe: str | None) -> dict[str, Any]:
     record = customer.model_dump(mode="json", exclude_none=True)
+    registered = id_time(customer.id)
     record.update({"PK": customer_pk(customer.id), "SK": PROFILE, "entity": "customer",
-                   "GSI1PK": registration_bucket(id_time(customer.id)), "GSI1SK": customer.id})
+                   "GSI1PK": registration_bucket(registered), "GSI1SK": customer.id,
+                   "GSI3PK": kind_bucket(customer.type, customer.status, registered), "GSI3SK": customer.id})
     if dedupe:
         record.update({"GSI2PK": f"DEDUPE#{dedupe}", "GSI2SK": customer.id})
     return record
 
 
-def _customer(item: dict[str, Any]) -> Customer:
+def customer_from_item(item: dict[str, Any]) -> Customer:
     return Customer.model_validate(from_item(item))
 
 
@@ -439,6 +521,8 @@ def _conditioned(action: dict[str, Any], condition: str | None, names: dict[str,
 
 def _owner(item: dict[str, Any]) -> str:
     """The customer an item belongs to."""
+    if is_search_item(item["PK"]):
+        return str(item["SK"])
     return str(item.get("customer_id") or item.get("id") or item["PK"].removeprefix("CUST#"))
 
 
@@ -448,11 +532,6 @@ def _claim_item(kind: str, value: str, customer_id: str) -> dict[str, Any]:
 
 def _staff_item(customer_id: str, user: str) -> dict[str, Any]:
     return {"PK": customer_pk(customer_id), "SK": f"STAFF#{user}", "GSI1PK": f"STAFF#{user}", "GSI1SK": customer_id}
-
-
-def _term_item(term: str, field: str, customer_id: str) -> dict[str, Any]:
-    k = term_key(term, field, customer_id)
-    return {"PK": k["PK"]["S"], "SK": k["SK"]["S"], "customer_id": customer_id}
 
 
 def history_item(customer_id: str, entry: HistoryEntry, suffix: str | None = None) -> dict[str, Any]:

@@ -1,10 +1,14 @@
 """Web login, password-reset tokens, mailings, mail lists and suppressed addresses, in the customers table.
 
-- login: ``CUST#<id>`` / ``LOGIN`` — the Argon2id hash, whether it must be changed at the next login.
-- reset token: ``RESET#<sha-256 of the token>`` / ``TOKEN`` — the customer and when it expires (and an
-  ``expiration`` for TTL). Only the hash is stored. Using it deletes it in the same transaction that sets
-  the new password, on the condition that it is still there and unexpired: single use, even when two
-  requests race.
+- login: ``CUST#<id>`` / ``LOGIN`` — the Argon2id hash, whether it must be changed at the next login, and its
+  ``generation``, one more each time a password is set, by any route.
+- reset token: ``RESET#<sha-256 of the token>`` / ``TOKEN`` — the customer, the login's generation when it was
+  made, and when it expires (and an ``expiration`` for TTL). Only the hash is stored. Using it deletes it in
+  the same transaction that sets the new password, on the condition that it is still there, unexpired, and of
+  the login's current generation: single use even when two requests race, and dead once any password is set
+  after it (a newer reset used, staff setting one, the customer changing theirs).
+- trusted address: ``SIGNIN#<username digest>`` / ``<address digest>`` — an address the customer signed in
+  from (90 days, TTL): past the username's ceiling of failures, only such addresses may still try.
 - suppressed address: ``SUPPRESSED#<normalised email>`` / ``SUPPRESSION`` — set by bounces and complaints.
 - mailing: ``MAILING#<id>`` / ``JOB`` (GSI1 ``MAILINGS`` / ``<id>``) with its counts; each recipient
   ``MAILING#<id>`` / ``R#<customer id>`` with its outcome. A recipient moves ``pending`` → ``sending`` →
@@ -53,13 +57,36 @@ class MailRepository:
         return from_item(answer["Item"]) if "Item" in answer else None
 
     def set_password(self, customer_id: str, password_hash: str, must_change: bool, by: str) -> None:
-        call(self._ddb.put_item, TableName=self._table, Item=to_item(_login_item(customer_id, password_hash,
-                                                                                 must_change, by)))
+        """Set the password (a new login, or a new generation of it: every reset link made before is dead)."""
+        call(self._ddb.update_item, **_set_password(self._table, customer_id, password_hash, must_change, by))
 
-    def put_token(self, token_hash: str, customer_id: str, expires_at: datetime) -> None:
+    def generation(self, customer_id: str) -> int | None:
+        """The login's generation (0 for one set before generations were counted); None without a login."""
+        try:
+            answer = call(self._ddb.update_item, TableName=self._table, Key=key(customer_pk(customer_id), LOGIN),
+                          UpdateExpression="ADD #g :zero", ConditionExpression="attribute_exists(PK)",
+                          ExpressionAttributeNames={"#g": "generation"},
+                          ExpressionAttributeValues={":zero": {"N": "0"}}, ReturnValues="ALL_NEW")
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return int(answer["Attributes"]["generation"]["N"])
+
+    def put_token(self, token_hash: str, customer_id: str, generation: int, expires_at: datetime) -> None:
         call(self._ddb.put_item, TableName=self._table, Item=to_item({
-            "PK": f"RESET#{token_hash}", "SK": "TOKEN", "customer_id": customer_id, "expires_at": iso(expires_at),
-            "expiration": int((expires_at + timedelta(days=1)).timestamp())}))
+            "PK": f"RESET#{token_hash}", "SK": "TOKEN", "customer_id": customer_id, "generation": generation,
+            "expires_at": iso(expires_at), "expiration": int((expires_at + timedelta(days=1)).timestamp())}))
+
+    def trust(self, user_digest: str, address_digest: str, days: int = 90) -> None:
+        call(self._ddb.put_item, TableName=self._table, Item=to_item({
+            "PK": f"SIGNIN#{user_digest}", "SK": address_digest,
+            "expiration": int((utcnow() + timedelta(days=days)).timestamp())}))
+
+    def trusted(self, user_digest: str, address_digest: str) -> bool:
+        answer = call(self._ddb.get_item, TableName=self._table, Key=key(f"SIGNIN#{user_digest}", address_digest))
+        item = answer.get("Item") or {}
+        return "expiration" in item and int(item["expiration"]["N"]) > utcnow().timestamp()
 
     def token_owner(self, token_hash: str) -> str | None:
         answer = call(self._ddb.get_item, TableName=self._table, Key=key(f"RESET#{token_hash}", "TOKEN"),
@@ -70,18 +97,29 @@ class MailRepository:
         return str(item["customer_id"]) if str(item["expires_at"]) > iso(utcnow()) else None
 
     def spend_token(self, token_hash: str, customer_id: str, password_hash: str) -> None:
-        """Delete the token (if still there and unexpired) and set the password, at once."""
+        """Delete the token (if still there, unexpired and of the login's generation) and set the password, at
+        once."""
+        token = self.token(token_hash)
+        generation = int((token or {}).get("generation", -1))
+        update = _set_password(self._table, customer_id, password_hash, False, "password reset")
+        update["ConditionExpression"] = "attribute_exists(PK) AND #g = :g"
+        update["ExpressionAttributeValues"][":g"] = {"N": str(generation)}
         try:
             transact(self._ddb, [
                 ("token", {"Delete": {"TableName": self._table, "Key": key(f"RESET#{token_hash}", "TOKEN"),
-                                      "ConditionExpression": "customer_id = :c AND expires_at > :now",
-                                      "ExpressionAttributeValues": to_item({":c": customer_id,
-                                                                            ":now": iso(utcnow())})}}),
-                ("login", {"Put": {"TableName": self._table,
-                                   "Item": to_item(_login_item(customer_id, password_hash, False, "password reset"))}}),
+                                      "ConditionExpression": "customer_id = :c AND expires_at > :now AND #g = :g",
+                                      "ExpressionAttributeNames": {"#g": "generation"},
+                                      "ExpressionAttributeValues": to_item({":c": customer_id, ":now": iso(utcnow()),
+                                                                            ":g": generation})}}),
+                ("login", {"Update": update}),
             ])
         except ConditionFailed as failed:
             raise TokenSpent() from failed
+
+    def token(self, token_hash: str) -> dict[str, Any] | None:
+        answer = call(self._ddb.get_item, TableName=self._table, Key=key(f"RESET#{token_hash}", "TOKEN"),
+                      ConsistentRead=True)
+        return from_item(answer["Item"]) if "Item" in answer else None
 
     # ---- suppression ----------------------------------------------------------------------------------
 
@@ -231,6 +269,11 @@ class MailRepository:
         return "Attributes" in answer
 
 
-def _login_item(customer_id: str, password_hash: str, must_change: bool, by: str) -> dict[str, Any]:
-    return {"PK": customer_pk(customer_id), "SK": LOGIN, "password_hash": password_hash, "must_change": must_change,
-            "set_at": iso(utcnow()), "set_by": by}
+def _set_password(table: str, customer_id: str, password_hash: str, must_change: bool, by: str) -> dict[str, Any]:
+    """The UpdateItem that sets a login's password and moves its generation on."""
+    return {"TableName": table, "Key": key(customer_pk(customer_id), LOGIN),
+            "UpdateExpression": "SET password_hash = :h, must_change = :m, set_at = :at, set_by = :by "
+                                "ADD #g :one",
+            "ExpressionAttributeNames": {"#g": "generation"},
+            "ExpressionAttributeValues": to_item({":h": password_hash, ":m": must_change, ":at": iso(utcnow()),
+                                                  ":by": by, ":one": 1})}

@@ -22,8 +22,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from crm_core.dal.customers import MONEY_SUMMARY, PROFILE, customer_pk, history_item, put_action
-from crm_core.dal.dynamo import ConditionFailed, call, from_item, key, query_all, to_item, transact
+from crm_core.dal.dynamo import ConditionFailed, call, error_code, from_item, key, query_all, to_item, transact
 from crm_core.models.customer import HistoryEntry
 from crm_core.money import OpenInvoice
 
@@ -55,6 +57,7 @@ class Summary:
     refreshed_at: datetime | None = None
     snapshot: dict[str, Any] = field(default_factory=dict)
     refresh_on: date | None = None
+    refresh_error: str | None = None  # why the last refresh failed (until one succeeds)
 
 
 class MoneyRepository:
@@ -109,6 +112,16 @@ class MoneyRepository:
              UpdateExpression="SET #s = :s", ConditionExpression="attribute_exists(PK) AND #s <> :paid",
              ExpressionAttributeNames={"#s": "status"},
              ExpressionAttributeValues={":s": {"S": status}, ":paid": {"S": "paid"}})
+
+    def note_refresh_failure(self, customer_id: str, reason: str) -> None:
+        """Say on the summary why its refresh failed (it stays as it is otherwise, due as it was)."""
+        try:
+            call(self._ddb.update_item, TableName=self._table, Key=key(customer_pk(customer_id), SUMMARY),
+                 UpdateExpression="SET refresh_error = :r", ConditionExpression="attribute_exists(PK)",
+                 ExpressionAttributeValues={":r": {"S": reason}})
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
 
     def next_invoice_number(self) -> int:
         answer = call(self._ddb.update_item,
@@ -172,6 +185,8 @@ def summary_item(s: Summary) -> dict[str, Any]:
         item["changed_at"] = s.changed_at.isoformat()
     if s.refreshed_at:
         item["refreshed_at"] = s.refreshed_at.isoformat()
+    if s.refresh_error:
+        item["refresh_error"] = s.refresh_error
     if s.refresh_on:
         item.update(GSI2PK=f"REFRESH#{s.refresh_on.isoformat()}", GSI2SK=s.customer_id)
     return item
@@ -188,4 +203,5 @@ def _summary(customer_id: str, v: dict[str, Any]) -> Summary:
         refreshed_at=datetime.fromisoformat(v["refreshed_at"]) if v.get("refreshed_at") else None,
         snapshot=dict(v.get("snapshot") or {}),
         refresh_on=date.fromisoformat(str(v["GSI2PK"]).removeprefix("REFRESH#")) if v.get("GSI2PK") else None,
+        refresh_error=str(v["refresh_error"]) if v.get("refresh_error") else None,
     )

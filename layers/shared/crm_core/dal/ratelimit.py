@@ -14,6 +14,7 @@ reset-flood limits that is accepted for the one write per hit.
 from __future__ import annotations
 
 import hashlib
+import math
 import unicodedata
 from typing import Any
 
@@ -56,6 +57,12 @@ class RateLimiter:
                       ExpressionAttributeValues=to_item({":one": 1, ":exp": start + 2 * window_seconds}),
                       ReturnValues="UPDATED_NEW")
         return int(answer["Attributes"]["n"]["N"]) <= limit
+
+    @staticmethod
+    def retry_after(window_seconds: int, now: float | None = None) -> int:
+        """Seconds until the current window ends (when a refused subject may try again), at least one."""
+        moment = utcnow().timestamp() if now is None else now
+        return max(1, math.ceil(window_start(window_seconds, moment) + window_seconds - moment))
 
     def remaining(self, scope: str, subject: str, limit: int, window_seconds: int, now: float | None = None) -> int:
         """How many more attempts ``hit`` would allow in the current window (without counting one)."""

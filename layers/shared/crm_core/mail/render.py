@@ -17,6 +17,11 @@ Staff-written mass mail (``StaffTemplate``)
     - nothing else: attribute or item access (``{{ ''.__class__ }}``), calls, loops, ``set``, macros,
       blocks, includes and imports are refused at compile time (the sandbox stays as a second wall).
 
+    Placeholders are text, so comparisons are ``==`` and ``!=`` only (``first_name < 5`` would fail for every
+    recipient). Brackets nested deeper than ``MAX_NESTING`` are refused before parsing. Once it passes those
+    checks, a template is rendered for sample recipients — each placeholder it uses given or missing, in every
+    combination — and any failure refuses it then, naming the field: what is saved renders for everyone.
+
     A ``{% … %}`` tag alone on its line takes that line with it (no blank line left where an ``{% if %}``
     stood); one ending a line of text keeps the line break.
 
@@ -124,6 +129,11 @@ _UNSAFE_URL = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029<>\"\\]")
 _MAILTO = re.compile(r"^[^\x00-\x20\x7f-\x9f\u2028\u2029<>\"\\,@]+@[A-Za-z0-9.-]+"
                      r"(?:\?[^\x00-\x20\x7f-\x9f\u2028\u2029<>\"\\,]*)?$")
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+_BRACKETS = re.compile(r"[()\[\]{}]")
+MAX_NESTING = 20
+SAMPLE_VALUES = {"first_name": "Ada", "last_name": "Lovelace", "name": "Ada Lovelace",
+                 "organization_name": "Analytical Engines Ltd", "customer_number": "100042",
+                 "email": "ada@example.org"}
 _P_OPEN = '<p style="margin:0 0 16px 0;">'
 _P_CLOSE = "</p>"
 _P_BETWEEN = f"{_P_CLOSE}\n{_P_OPEN}"
@@ -235,6 +245,9 @@ def _checked(field: str, tree: nodes.Template) -> frozenset[str]:
                     isinstance(arg, nodes.Const) for arg in node.args):
                 raise TemplateRefused(field, f"line {line}: the {kind} {node.name!r} takes only plain values "
                                              "such as \"text\" or 10", line)
+        elif isinstance(node, nodes.Operand) and node.op not in ("eq", "ne"):
+            raise TemplateRefused(field, f"line {line}: only == and != compare; placeholders are text, so <, >, <=, "
+                                         ">= and in are not allowed", line)
         elif isinstance(node, nodes.Const) and not isinstance(node.value, str | int | float | bool | None):
             raise TemplateRefused(field, f"line {line}: only text, numbers, true/false and none are allowed", line)
     if unknown:
@@ -245,14 +258,43 @@ def _checked(field: str, tree: nodes.Template) -> frozenset[str]:
     return frozenset(used)
 
 
+def _nesting(field: str, source: str) -> None:
+    """Brackets nested deeper than any placeholder needs are refused before the parser recurses into them."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(source):
+        depth = depth + 1 if bracket in "([{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise TemplateRefused(field, f"nests brackets {deepest} deep; at most {MAX_NESTING} are allowed")
+
+
 def _compile(field: str, source: str) -> tuple[Template, frozenset[str]]:
     env = _sandbox()
+    _nesting(field, source)
     try:
         tree = env.parse(source)
         names = _checked(field, tree)
         return env.from_string(tree), names
     except TemplateSyntaxError as error:
         raise TemplateRefused(field, f"line {error.lineno}: {error.message}", error.lineno) from None
+    except RecursionError:
+        raise TemplateRefused(field, "nests too deeply to be read") from None
+
+
+def _samples(names: frozenset[str]) -> list[dict[str, str | None]]:
+    """Recipients for the check at saving: every placeholder used given or missing, in every combination (at
+    most 2**6), so each branch of an ``if`` is rendered once."""
+    used = sorted(names)
+    return [{name: (SAMPLE_VALUES[name] if mask >> n & 1 else None) for n, name in enumerate(used)}
+            for mask in range(2 ** len(used))]
+
+
+def _renders(field: str, template: Template, names: frozenset[str]) -> None:
+    for recipient in _samples(names):
+        try:
+            template.render(_context(recipient, names))
+        except Exception as failure:  # noqa: BLE001 - any failure to render is the template's, told at saving
+            raise TemplateRefused(field, f"cannot be rendered for every recipient: {failure}") from None
 
 
 def _cap(field: str, source: str, limit: int) -> None:
@@ -324,6 +366,8 @@ class StaffTemplate:
             raise TemplateRefused("body", "is empty")
         self._subject, subject_names = _compile("subject", placeholders(subject))
         self._body, body_names = _compile("body", _line_breaks(placeholders(body)))
+        _renders("subject", self._subject, subject_names)
+        _renders("body", self._body, body_names)
         self._names = subject_names | body_names
         self.variables: tuple[str, ...] = tuple(name for name in ALLOWED_VARIABLES if name in self._names)
         """The placeholders the template uses, in ``ALLOWED_VARIABLES`` order."""

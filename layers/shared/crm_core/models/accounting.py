@@ -12,10 +12,15 @@ from crm_core.models.customer import Id, Model, Strict
 
 
 class Candidate(Model):
-    account_ref: str
+    """An account that may be this customer, or another customer here that may be the same one."""
+
+    account_ref: str | None = Field(default=None, description="the account (none: another customer here, with no "
+                                                              "account yet)")
     name: str
     email: str | None = None
     postcode: str | None = None
+    customer_id: str | None = Field(default=None, description="the customer here the account is linked to, or the "
+                                                              "other customer that may be the same one")
 
 
 class AccountingView(Model):

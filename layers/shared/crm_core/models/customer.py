@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from crm_core.text import SEARCH_FIELDS
 
@@ -78,7 +79,26 @@ Country = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidato
 BirthDate = Annotated[date, AfterValidator(_birth_date)]
 StaffUser = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
                       AfterValidator(_no_control_chars)]
-AnswerValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
+def _answer(value: Any) -> Any:
+    """An answer is text, true/false, or a number DynamoDB holds as sent: at most 38 digits, between 1e-130 and
+    1e126 in size (or 0), never NaN or Infinity — nothing is ever stored as null instead."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int) and abs(value) >= 10**38:
+        raise ValueError("has more than 38 digits: it cannot be stored")
+    if isinstance(value, float) and (not math.isfinite(value) or (value != 0 and not 1e-130 <= abs(value) < 1e126)):
+        raise ValueError("is a number that cannot be stored: use one between 1e-130 and 1e126 in size, or 0")
+    if isinstance(value, str) and len(value) > 1000:
+        raise ValueError("is longer than 1000 characters")
+    return value
+
+
+AnswerValue = Annotated[str | bool | int | float | None, AfterValidator(_answer), WithJsonSchema({"anyOf": [
+    {"type": "string", "maxLength": 1000}, {"type": "boolean"},
+    {"type": "integer", "minimum": -(10**38) + 1, "maximum": 10**38 - 1},
+    {"type": "number", "minimum": -9.9e125, "maximum": 9.9e125}, {"type": "null"}]})]
+Version = Annotated[int, Field(strict=True, ge=1, le=2**53, description="the version you read; a stale one is "
+                                                                       "refused with 409")]
 QuestionKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Answers = Annotated[dict[QuestionKey, AnswerValue], Field(max_length=50)]
 
@@ -155,7 +175,7 @@ CustomerCreate = Annotated[IndividualCreate | OrganizationCreate, Field(discrimi
 class CustomerPatch(Strict):
     """Only the fields present change; ``null`` clears an optional field."""
 
-    version: int = Field(ge=1, description="the version you read; a stale one is refused with 409")
+    version: Version
     first_name: Text | None = None
     last_name: Text | None = None
     organization_name: LongText | None = None

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from crm_core.models.customer import Model, Strict
+from crm_core.models.customer import Country, Model, Strict
 
 ImportStatus = Literal["awaiting_upload", "queued", "running", "completed", "partial", "failed", "reverting",
                        "reverted"]
@@ -29,11 +29,80 @@ WorkbookName = Annotated[str, StringConstraints(strip_whitespace=True, min_lengt
                          AfterValidator(_workbook_name)]
 
 
-class ImportRequest(Strict):
+ImportField = Literal[
+    "customer_number", "type", "first_name", "last_name", "full_name", "organization_name", "username", "email",
+    "phone", "date_of_birth", "address.line1", "address.line2", "address.city", "address.county",
+    "address.postcode", "address.country",
+]
+DateOrder = Literal["day_first", "month_first"]
+ColumnName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class ImportOptions(Strict):
+    """How to read the workbook; whatever is left out is found in the file (or taken from the organisation)."""
+
+    sheet: Annotated[str, StringConstraints(min_length=1, max_length=31)] | None = Field(
+        default=None, description="the sheet to read; by default the first visible sheet that has a header row")
+    header_row: int | None = Field(default=None, ge=1, le=10_000,
+                                   description="the row of column titles; by default it is found")
+    date_order: DateOrder | None = Field(
+        default=None, description="how numeric dates are written (31/12/1980 is day_first, 12/31/1980 month_first); "
+                                  "by default inferred from the column, else the organisation's default")
+    default_country: Country | None = Field(
+        default=None, description="ISO 3166 code of the country of phones, postcodes and addresses that do not "
+                                  "name theirs; by default the organisation's")
+    mapping: Annotated[dict[ColumnName, ImportField | Literal["ignore"]], Field(max_length=500)] | None = Field(
+        default=None, description="your own mapping: each column (its title as written, or its letter) → a customer "
+                                  "field, or \"ignore\"; columns left out are mapped as usual. Remembered for the "
+                                  "next list with the same headers")
+
+
+class ImportRequest(ImportOptions):
     filename: WorkbookName = Field(description="the workbook's file name, e.g. customers.xlsx")
     dry_run: bool = Field(default=False, description="check every row and report, without writing anything")
-    sheet: Annotated[str, StringConstraints(min_length=1, max_length=31)] | None = Field(
-        default=None, description="the sheet to read; by default the first visible one")
+
+
+class ImportRerun(ImportOptions):
+    """A new reading of the uploaded workbook (a dry run, or a commit) with other options."""
+
+
+class ColumnMapping(Model):
+    column: str = Field(description="the column's letter")
+    title: str = Field(description="its title as written in the header row (two-row headers: both, upper first)")
+    field: ImportField | None = Field(default=None, description="the customer field it fills; null: ignored")
+    why: str = Field(description="why: the title's meaning (and where that wording comes from), your mapping, or a "
+                                 "remembered one")
+    samples: list[str] = Field(default_factory=list, description="the first few values in it")
+
+
+class Setting(Model):
+    value: str | int | None = None
+    why: str
+    ambiguous: bool = Field(default=False, description="the file could not decide it: check the value and send "
+                                                       "your own if it is wrong")
+
+
+class SettingsUsed(Model):
+    sheet: Setting
+    header_row: Setting
+    date_order: Setting
+    default_country: Setting
+    reader: str = Field(default="openpyxl", description="which reader read the workbook: openpyxl (streaming) or "
+                                                        "calamine (for workbooks openpyxl cannot open)")
+
+
+class RememberedMapping(Model):
+    """A mapping staff made, kept for the next list with the same headers."""
+
+    fingerprint: str
+    titles: list[str]
+    columns: dict[str, str] = Field(description="folded column title → field or ignore")
+    date_order: DateOrder | None = None
+    default_country: str | None = None
+    import_id: str
+    filename: str
+    saved_at: datetime
+    saved_by: str
 
 
 class RowError(Model):
@@ -82,6 +151,7 @@ class ImportJob(Model):
     updated_at: datetime
     source_key: str = Field(description="the workbook's key in the upload bucket")
     source_version: str | None = Field(default=None, description="the version of that object being read")
+    source_version_id: str | None = Field(default=None, description="its S3 version id (a versioned bucket)")
     reason: str | None = Field(default=None, description="why a failed import read nothing")
     run: int = Field(default=0, description="how many times the rows have been gone through (dry run, commit, "
                                             "revert)")
@@ -99,6 +169,16 @@ class ImportJob(Model):
                                                                      "by row")
     unknown_columns: list[str] = Field(default_factory=list, description="columns no customer field answers to "
                                                                          "(ignored)")
+    options: ImportOptions = Field(default_factory=lambda: ImportOptions(),
+                                   description="what staff asked for (sheet, header row, date order, country, mapping)")
+    mapping: list[ColumnMapping] = Field(default_factory=list, description="each column: the field it fills and why")
+    settings: SettingsUsed | None = Field(default=None, description="the settings the reading used, and why")
+    notices: list[RowError] = Field(default_factory=list, description=f"the first {MAX_ERRORS_SHOWN} things "
+                                    "changed or left out that did not reject a row (an Excel error cell, a totals row, "
+                                    "a second email…)")
+    rows_skipped: int = Field(default=0, description="rows left out on purpose (a totals row, rows hidden by a "
+                                                     "filter); not in rows_total")
+    read_run: int = Field(default=1, description="the run whose reading of the workbook the rows come from")
     committed_at: datetime | None = None
     committed_by: str | None = None
     applied_run: int | None = Field(default=None, description="the run whose writes a revert undoes")

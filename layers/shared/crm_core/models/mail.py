@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from crm_core.models.customer import Id, Model, SearchFilters, Strict, Text, Username
+from crm_core.models.customer import Id, Model, SearchFilters, Strict, Text, Username, Version
 
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
@@ -106,7 +106,7 @@ class Mailing(Model):
 class MailListPut(Strict):
     name: Text
     ids: Annotated[list[Id], Field(max_length=10_000)]
-    version: int | None = Field(default=None, description="the version you read (to update)")
+    version: Version | None = Field(default=None, description="the version you read (to update)")
 
 
 class MailList(Model):

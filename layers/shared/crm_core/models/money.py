@@ -153,6 +153,8 @@ class Balance(Model):
     refreshed_at: datetime | None = Field(description="when the balance was last recomputed")
     changed_since_refresh: bool = Field(description="money changed after that: the nightly run (or POST "
                                                     "…/balance/refresh) brings it up to date")
+    refresh_error: str | None = Field(default=None, description="why the last nightly refresh of this balance "
+                                                                "failed (it is tried again each night)")
 
 
 class InvoicePage(Model):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from crm_core.models.customer import Customer, Id, LongText, Model, StaffUser, Strict, Text
+from crm_core.models.customer import Customer, Id, LongText, Model, StaffUser, Strict, Text, Version
 
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 TaskStatus = Literal["open", "done", "cancelled"]
@@ -16,6 +16,16 @@ RelationshipType = Literal["contact", "business", "sold_for", "sold_by"]
 INVERSE: dict[str, RelationshipType] = {"contact": "business", "business": "contact", "sold_for": "sold_by",
                                         "sold_by": "sold_for"}
 CustomerId = Id
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def unchanged() -> Any:
+    """A field of a change that may be left out (it stays as it is) but not set to null: the record needs it."""
+    return Field(default=None, json_schema_extra=_no_default)
+
 
 
 class Record(Model):
@@ -37,9 +47,9 @@ class NoteCreate(Strict):
 
 
 class NotePatch(Strict):
-    version: int = Field(ge=1)
-    text: NoteText | None = None
-    operator_notice: bool | None = None
+    version: Version
+    text: NoteText = unchanged()
+    operator_notice: bool = unchanged()
 
 
 class Note(Record):
@@ -58,12 +68,12 @@ class TaskCreate(Strict):
 
 
 class TaskPatch(Strict):
-    version: int = Field(ge=1)
-    title: LongText | None = None
+    version: Version
+    title: LongText = unchanged()
     details: NoteText | None = None
     due_date: date | None = None
     assignee: StaffUser | None = None
-    status: TaskStatus | None = None
+    status: TaskStatus = unchanged()
 
 
 class Task(Record):
@@ -84,8 +94,8 @@ class RelationshipCreate(Strict):
 
 
 class RelationshipPatch(Strict):
-    version: int = Field(ge=1)
-    type: RelationshipType | None = None
+    version: Version
+    type: RelationshipType = unchanged()
     note: LongText | None = None
 
 
@@ -140,7 +150,7 @@ class MembershipPut(Strict):
     benefit_groups: Annotated[list[BenefitGroup], Field(max_length=50)] = Field(default_factory=list)
     benefits: Annotated[list[LongText], Field(max_length=100)] = Field(
         default_factory=list, description="benefits added by hand")
-    version: int | None = Field(default=None, ge=1, description="the version you read; omit for a new membership")
+    version: Version | None = Field(default=None, description="the version you read; omit for a new membership")
 
 
 class Membership(Model):
@@ -174,10 +184,10 @@ class CostCreate(Strict):
 
 
 class CostPatch(Strict):
-    version: int = Field(ge=1)
-    description: LongText | None = None
-    amount: Money | None = None
-    incurred_on: date | None = None
+    version: Version
+    description: LongText = unchanged()
+    amount: Money = unchanged()
+    incurred_on: date = unchanged()
     category: Text | None = None
 
 
@@ -205,10 +215,10 @@ class JobCreate(Strict):
 
 
 class JobPatch(Strict):
-    version: int = Field(ge=1)
-    title: LongText | None = None
+    version: Version
+    title: LongText = unchanged()
     description: NoteText | None = None
-    status: JobStatus | None = None
+    status: JobStatus = unchanged()
     starts_on: date | None = None
     due_on: date | None = None
     assigned_to: StaffUser | None = None
@@ -234,13 +244,13 @@ class DeliveryCreate(Strict):
 
 
 class DeliveryPatch(Strict):
-    version: int = Field(ge=1)
-    description: LongText | None = None
+    version: Version
+    description: LongText = unchanged()
     scheduled_on: date | None = None
     delivered_on: date | None = None
     carrier: Text | None = None
     tracking_ref: Text | None = None
-    confirmed: bool | None = None
+    confirmed: bool = unchanged()
 
 
 class Delivery(Record):

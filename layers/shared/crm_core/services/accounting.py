@@ -6,8 +6,15 @@ brought up to date) instead of a duplicate being opened; several → the custome
 candidates listed, until staff choose (``PUT /customers/{id}/accounting``); none → an account is opened,
 with an idempotency key that is the same on every try, so a retry never opens a second one.
 
-Only customers marked for a sync are read (see ``dal/accounting.py``); one that fails is recorded as
-``error`` with the reason and stays marked, so the next run tries it again, and it never stops the others.
+Customers never get mixed: customers of one run that may be the same one (the same email, or the same name
+and postcode) and have no account yet are all held, each with the others as candidates, before anything is
+sent for them; an account already linked to one customer (here or earlier in the run) is never linked to or
+overwritten with another's details — that customer is held instead. So every row sent to the package carries
+exactly the customer its reference is linked to.
+
+Only customers marked for a sync are read (see ``dal/accounting.py``); one that fails — whatever the fault — is
+recorded as ``error`` with the reason and stays marked, so the next run tries it again, and it never stops the
+others.
 If the package itself is unreachable several times in a row, the run stops early (everything stays marked).
 One run at a time: a lease in the table.
 """
@@ -29,6 +36,7 @@ from crm_core.dal.runs import RunRepository
 from crm_core.errors import Conflict, Invalid, NotFound, field_error
 from crm_core.models.accounting import AccountingChoice, AccountingView, Candidate, SyncRequested
 from crm_core.models.customer import Customer
+from crm_core.text import dedupe_key, normalise_email
 
 STOP_AFTER_UNAVAILABLE = 5
 SAVE_RESERVE = 120.0  # seconds kept to write the package's file and every state before the function's time is up
@@ -119,6 +127,8 @@ class AccountingSync:
         adapter = self._adapter()
         figures: Counter[str] = Counter()
         done: list[tuple[Pending, dict[str, Any], str | None]] = []
+        alike = self._alike()
+        linked: dict[str, str] = {}  # account reference → the customer it went to in this run
         unavailable = 0
         for page in self._accounting.pending():
             ids = [i for i, _ in page]
@@ -135,7 +145,7 @@ class AccountingSync:
                     continue
                 item = Pending(customer, _plain_state(states.get(customer_id)), marked_at)
                 try:
-                    state, claim = self._sync_one(item, adapter)
+                    state, claim = self._sync_one(item, adapter, alike, linked)
                     unavailable = 0
                 except AccountsUnavailable as down:
                     unavailable += 1
@@ -143,6 +153,10 @@ class AccountingSync:
                 except AccountsError as refused:
                     state, claim = _failed(item.state, f"the accounts package refused it: {refused}",
                                            refused=True), None
+                except Exception as fault:  # noqa: BLE001 - one customer's fault never stops the others
+                    state, claim = _failed(item.state, f"it could not be synced: {type(fault).__name__}: {fault}"), None
+                if claim:
+                    linked[claim] = customer_id
                 done.append((item, state, claim))
                 if unavailable >= STOP_AFTER_UNAVAILABLE:
                     figures["stopped_early"] = 1
@@ -159,34 +173,70 @@ class AccountingSync:
                 figures["balances_unread"] = 1  # the customers are synced; the balances wait for the next run
         return dict(figures)
 
-    def _sync_one(self, item: Pending, adapter: AccountsAdapter) -> tuple[dict[str, Any], str | None]:
+    def _alike(self) -> dict[str, list[Customer]]:
+        """Match key (email, or name and postcode) → the customers of this run without an account that have it,
+        where there are two or more: they may be one customer, and only staff can tell."""
+        by_key: dict[str, dict[str, Customer]] = {}
+        for page in self._accounting.pending():
+            ids = [i for i, _ in page]
+            customers = self._customers.get_many(ids)
+            states = self._accounting.states(ids)
+            for customer_id in ids:
+                customer = customers.get(customer_id)
+                state = states.get(customer_id) or {}
+                if customer is None or customer.status == "merged" or _decided(state):
+                    continue
+                for match in _match_keys(customer):
+                    by_key.setdefault(match, {})[customer_id] = customer
+        return {match: list(found.values()) for match, found in by_key.items() if len(found) > 1}
+
+    def _sync_one(self, item: Pending, adapter: AccountsAdapter, alike: dict[str, list[Customer]],
+                  linked: dict[str, str]) -> tuple[dict[str, Any], str | None]:
         c, state = item.customer, item.state
         ref = state.get("account_ref") or state.get("chosen_ref")
         refusals = state.get("refusals", 0)
         update_key = f"{c.id}:update:{{ref}}:{c.version}:{refusals}"  # the package keeps its answer per key
         if ref:
+            owner = self._owner(ref, linked)
+            if owner not in (None, c.id):
+                return _held(state, f"account {ref} is linked to another customer ({owner})",
+                             [Candidate(account_ref=ref, name=ref, customer_id=owner).model_dump()]), None
             adapter.update(ref, account_customer(c, ref), update_key.format(ref=ref))
             return _synced(state, ref, "updated" if state.get("account_ref") else "linked by staff"), ref
         create_key = f"{c.id}:create:{refusals}"  # the same on every try until refused
         if state.get("create_new"):
             account = adapter.create(account_customer(c, None), create_key)
             return _synced(state, account.ref, "created"), account.ref
+        others = {o.id: o for match in _match_keys(c) for o in alike.get(match, []) if o.id != c.id}
         candidates = adapter.find(account_customer(c, None))
+        if others:
+            listed = [_candidate(a, self._owner(a.ref, linked)) for a in candidates[:20]]
+            listed += [Candidate(account_ref=None, name=o.display_name, email=o.email,
+                                 postcode=o.address.postcode if o.address else None, customer_id=o.id).model_dump()
+                       for o in list(others.values())[:20]]
+            return _held(state, f"{len(others) + 1} customers here may be the same one (the same email, or name and "
+                                "postcode): choose for each (PUT …/accounting)", listed), None
         if len(candidates) > 1:
-            return {**_base(state), "state": "held", "reason": f"{len(candidates)} accounts may be this customer: "
-                    "choose one (PUT …/accounting)", "candidates": [_candidate(a) for a in candidates[:20]]}, None
+            return _held(state, f"{len(candidates)} accounts may be this customer: choose one (PUT …/accounting)",
+                         [_candidate(a, self._owner(a.ref, linked)) for a in candidates[:20]]), None
         if candidates:
             ref = candidates[0].ref
-            owner = self._accounting.ref_owner(self._adapter_name, ref)
-            if owner not in (None, c.id) and self._released(owner):
-                owner = None  # its customer was deleted or merged: the account is free to link again
+            owner = self._owner(ref, linked)
             if owner not in (None, c.id):
-                return {**_base(state), "state": "held", "reason": f"the matching account {ref} is linked to "
-                        f"another customer ({owner})", "candidates": [_candidate(candidates[0])]}, None
+                return _held(state, f"the matching account {ref} is linked to another customer ({owner})",
+                             [_candidate(candidates[0], owner)]), None
             adapter.update(ref, account_customer(c, ref), update_key.format(ref=ref))
             return _synced(state, ref, "linked"), ref
         account = adapter.create(account_customer(c, None), create_key)
         return _synced(state, account.ref, "created"), account.ref
+
+    def _owner(self, ref: str, linked: dict[str, str]) -> str | None:
+        """The customer an account is linked to — in this run, else as saved (None: free, or its customer was
+        deleted or merged)."""
+        if ref in linked:
+            return linked[ref]
+        owner = self._accounting.ref_owner(self._adapter_name, ref)
+        return None if owner is None or self._released(owner) else owner
 
     def _released(self, owner: str | None) -> bool:
         found = self._customers.get(owner) if owner else None
@@ -257,6 +307,22 @@ def _failed(state: dict[str, Any], reason: str, refused: bool = False) -> dict[s
             **({k: state[k] for k in ("chosen_ref", "create_new") if k in state})}
 
 
-def _candidate(account: Account) -> dict[str, Any]:
-    return Candidate(account_ref=account.ref, name=account.name, email=account.email,
-                     postcode=account.postcode).model_dump()
+def _candidate(account: Account, linked_to: str | None = None) -> dict[str, Any]:
+    return Candidate(account_ref=account.ref, name=account.name, email=account.email, postcode=account.postcode,
+                     customer_id=linked_to).model_dump()
+
+
+def _held(state: dict[str, Any], reason: str, candidates: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**_base(state), "state": "held", "reason": reason, "candidates": candidates}
+
+
+def _decided(state: dict[str, Any]) -> bool:
+    """Linked already, or staff chose for it: no match to make."""
+    return bool(state.get("account_ref") or state.get("chosen_ref") or state.get("create_new"))
+
+
+def _match_keys(c: Customer) -> list[str]:
+    """What the package matches a customer by, beyond the account reference: its email, its name and postcode."""
+    keys = [f"email:{normalise_email(c.email)}"] if c.email else []
+    dedupe = dedupe_key(c.display_name, c.address.postcode if c.address else None)
+    return keys + ([f"name:{dedupe}"] if dedupe else [])

@@ -9,15 +9,8 @@ from typing import Any, Literal
 
 from crm_core.clock import iso, utcnow
 from crm_core.cursor import CursorCodec
-from crm_core.dal.customers import (
-    ClaimTaken,
-    CustomerRepository,
-    HasTransactions,
-    StaleVersion,
-    Term,
-    customer_pk,
-    term_key,
-)
+from crm_core.dal.customers import ClaimTaken, CustomerRepository, HasTransactions, StaleVersion, customer_pk
+from crm_core.dal.search import PostingPage, Term, pair_pk, pairable, prefix_pk
 from crm_core.errors import (
     Conflict,
     DomainError,
@@ -61,7 +54,8 @@ from crm_core.text import (
 MAX_STAFF = 2
 TRACKED = ("status", "inactive_reason", "status_before_deactivation", "email_preferences")
 DEFAULT_WINDOW_DAYS = 30
-VERIFY_ON_RECORDS_AT_MOST = 100  # candidates few enough to check the other keywords on their records
+READ_PAGES_AT_MOST = 20  # a keyword page reads at most this many pages' worth of items, then answers with a cursor
+LARGEST_READ = 1000  # index items asked for in one Query at most
 DuplicateReason = Literal["same_email", "same_name_and_postcode"]
 _TYPE_FIELDS = {"individual": ("first_name", "last_name"), "organization": ("organization_name",)}
 
@@ -276,8 +270,7 @@ class CustomerService:
                 keys.append((item["PK"], item["SK"]))
             if str(item["SK"]).startswith("REL#"):
                 links.append((item["related_id"], item["SK"]))
-        keys += [(term_key(t, f, customer_id)["PK"]["S"], term_key(t, f, customer_id)["SK"]["S"])
-                 for t, f in tombstone.get("terms", [])]
+        keys += self._repo.search_item_keys(customer_id, {(t, f) for t, f in tombstone.get("terms", [])})
         keys += [(customer_pk(other), sk) for other, sk in links]
         self._repo.remove_items(keys)
         now = utcnow()
@@ -372,60 +365,104 @@ class CustomerService:
                           fields=[field_error("limit", f"must be at most {self._paging.maximum}")])
         scope = self._cursors.scope_of("customers", params.model_dump(exclude={"cursor", "limit"}))
         after = self._cursors.decode(params.cursor, scope) if params.cursor else None
-        window = params.registered_within_days
-        profiles: dict[str, Customer] = {}
-        if not params.q and not params.assigned_to:
-            # The "registered in the last N days" list pages through the registration index itself.
-            since = utcnow() - timedelta(days=window or DEFAULT_WINDOW_DAYS)
-            ordered = self._repo.registered_page(since, after, limit + 1, params.type, params.status)
-        else:
-            ids, profiles = self._matching(params)
-            if window:
-                oldest = min_id_at(utcnow() - timedelta(days=window))
-                ids = {i for i in ids if i >= oldest}  # an id carries its registration time
-            if ids and (params.type or params.status):
-                known: dict[str, tuple[str, str]] = {i: (c.type, c.status) for i, c in profiles.items()}
-                missing = sorted(ids - set(known))
-                known.update(self._repo.types_and_statuses(missing) if missing else {})
-                ids = {i for i in ids if i in known
-                       and (params.type is None or known[i][0] == params.type)
-                       and (params.status is None or known[i][1] == params.status)}
-            ordered = sorted((i for i in ids if after is None or i < after), reverse=True)
-        page_ids = ordered[:limit]
-        missing = [i for i in page_ids if i not in profiles]
-        found = {**profiles, **(self._repo.get_many(missing) if missing else {})}
-        items = [found[i] for i in page_ids if i in found]
-        next_cursor = self._cursors.encode(scope, page_ids[-1]) if len(ordered) > limit else None
-        return CustomerPage(items=items, next_cursor=next_cursor)
-
-    def _matching(self, params: SearchParams) -> tuple[set[str], dict[str, Customer]]:
-        """Ids matching every keyword (in the chosen fields) and the assigned staff user.
-
-        Keywords are looked up longest first. Once the candidates are few, the remaining keywords are
-        checked on the candidates' own records instead of the index: a short, common keyword ("uk",
-        "n1") would otherwise read every term it starts. The records read are returned for reuse.
-        """
-        ids: set[str] | None = None
-        profiles: dict[str, Customer] = {}
         if params.q:
-            remaining = query_words(params.q)
-            if not remaining:
-                raise Invalid("q needs a word of at least 2 letters or digits",
-                              fields=[field_error("q", "needs a word of at least 2 letters or digits")])
-            fields = set(params.fields or SEARCH_FIELDS)
-            while remaining:
-                matches = self._repo.term_matches(remaining.pop(0), fields)
-                ids = matches if ids is None else ids & matches
-                if not ids:
-                    return set(), {}
-                if remaining and len(ids) <= VERIFY_ON_RECORDS_AT_MOST:
-                    profiles = self._repo.get_many(sorted(ids))
-                    ids = {i for i, c in profiles.items() if _has_words(c, remaining, fields)}
-                    break
-        if params.assigned_to:
-            staff_ids = self._repo.assigned_to(params.assigned_to)
-            ids = staff_ids if ids is None else ids & staff_ids
-        return ids or set(), profiles
+            items, resume = self._keyword_page(params, after, limit)
+        elif params.assigned_to:
+            items, resume = self._assigned_page(params, after, limit)
+        else:
+            # The "registered in the last N days" list pages through the registration indexes themselves.
+            since = utcnow() - timedelta(days=params.registered_within_days or DEFAULT_WINDOW_DAYS)
+            ordered = self._repo.registered_page(since, after, limit + 1, params.type, params.status)
+            found = self._repo.get_many(ordered[:limit]) if ordered else {}
+            items = [found[i] for i in ordered[:limit] if i in found]
+            resume = ordered[limit - 1] if len(ordered) > limit else None
+        return CustomerPage(items=items, next_cursor=self._cursors.encode(scope, resume) if resume else None)
+
+    def _keyword_page(self, params: SearchParams, after: str | None, limit: int) -> tuple[list[Customer], str | None]:
+        """A page of the customers matching every keyword, newest first, and where the next page starts.
+
+        One search partition is walked newest first (see ``_plan``) and each customer it gives is checked on
+        its profile (keywords, type, status, staff), until the page is full. A page reads at most
+        ``READ_PAGES_AT_MOST`` pages' worth of items: past that it is answered with what was found and a cursor
+        that goes on from where the walk stopped, so no keystroke reads the whole of a common word.
+        """
+        words = query_words(params.q or "")
+        if not words:
+            raise Invalid("q needs a word of at least 2 letters or digits",
+                          fields=[field_error("q", "needs a word of at least 2 letters or digits")])
+        fields = set(params.fields or SEARCH_FIELDS)
+        narrowed = None if fields == set(SEARCH_FIELDS) else fields
+        window = params.registered_within_days
+        lowest = min_id_at(utcnow() - timedelta(days=window)) if window else None
+        staff = self._repo.assigned_to(params.assigned_to) if params.assigned_to else None
+        wanted = limit + 1  # one more than the page tells whether there is a next one
+        budget = READ_PAGES_AT_MOST * wanted
+
+        def keeps(c: Customer) -> bool:
+            return (_has_words(c, words, fields) and params.type in (None, c.type)
+                    and params.status in (None, c.status) and (staff is None or c.id in staff))
+
+        probe = self._repo.postings(prefix_pk(words[0]), after, lowest, wanted, _checked(words, narrowed), narrowed)
+        pk, checked, page = self._plan(words, narrowed, probe)
+        shown: list[Customer] = []
+        read = probe.scanned
+        below, size = after, wanted
+        while True:
+            if page is None:
+                page = self._repo.postings(pk, below, lowest, size, checked, narrowed)
+                read += page.scanned
+            kept_before, candidates = len(shown), page.ids
+            while candidates and len(shown) < wanted:
+                batch, candidates = candidates[:wanted - len(shown)], candidates[wanted - len(shown):]
+                profiles = self._repo.get_many(batch)
+                read += len(profiles)
+                shown += [profiles[i] for i in batch if i in profiles and keeps(profiles[i])]
+            if len(shown) >= wanted:
+                return shown[:limit], shown[limit - 1].id
+            if page.last is None:
+                return shown, None
+            below = page.last
+            if read >= budget:
+                return shown, below
+            # Read the next stretch in proportion to how rarely the last one kept an item.
+            kept = len(shown) - kept_before
+            size = min(LARGEST_READ, budget - read,
+                       max(wanted - len(shown), (wanted - len(shown)) * page.scanned // max(kept, 1)))
+            page = None
+
+    @staticmethod
+    def _plan(words: list[str], fields: set[str] | None,
+              probe: PostingPage) -> tuple[str, list[str], PostingPage | None]:
+        """Which search partition to walk, the keywords its items check, and its first read if that is the probe.
+
+        The probe is the first page-sized read of the longest keyword's prefix partition, which holds exactly
+        that keyword's matches. If it ended there (a rare word), or it checks every keyword, it is the walk.
+        Otherwise, with two keywords or more, the pair partition of two of them (not all digits, different
+        first two characters) holds about the customers having both, so two common words ("james smith") read
+        about their combination, not either word; the keywords starting with the pair's two starts are checked
+        on its items, any other on the profiles.
+        """
+        lead = words[0]
+        pairs = [(a, b) for n, a in enumerate(words) for b in words[n + 1:]
+                 if pairable(a) and pairable(b) and a[:2] != b[:2]]
+        if probe.last is None or all(w.startswith(lead) for w in words) or not pairs:
+            return prefix_pk(lead), _checked(words, fields), probe
+        a, b = pairs[0]
+        return pair_pk(a, b), [w for w in words if w[:2] in (a[:2], b[:2])], None
+
+    def _assigned_page(self, params: SearchParams, after: str | None, limit: int) -> tuple[list[Customer], str | None]:
+        """A staff user's customers (all read: a staff user's own list), filtered, newest first."""
+        ids = self._repo.assigned_to(params.assigned_to or "")
+        if params.registered_within_days:
+            oldest = min_id_at(utcnow() - timedelta(days=params.registered_within_days))
+            ids = {i for i in ids if i >= oldest}  # an id carries its registration time
+        if ids and (params.type or params.status):
+            known = self._repo.types_and_statuses(sorted(ids))
+            ids = {i for i in ids if i in known and params.type in (None, known[i][0])
+                   and params.status in (None, known[i][1])}
+        ordered = sorted((i for i in ids if after is None or i < after), reverse=True)
+        found = self._repo.get_many(ordered[:limit]) if ordered else {}
+        return [found[i] for i in ordered[:limit] if i in found], ordered[limit - 1] if len(ordered) > limit else None
 
     # ---- history -----------------------------------------------------------------------------------
 
@@ -440,6 +477,12 @@ class CustomerService:
         after = self._cursors.decode(cursor, scope) if cursor else None
         entries, last = self._repo.history(customer_id, size, after)
         return HistoryPage(items=entries, next_cursor=self._cursors.encode(scope, last) if last else None)
+
+
+def _checked(words: list[str], fields: set[str] | None) -> list[str]:
+    """The keywords the longest one's prefix items check: those it starts (none needed for it alone, in any field)."""
+    checked = [w for w in words if w.startswith(words[0])]
+    return checked if fields or len(checked) > 1 else []
 
 
 def _has_words(customer: Customer, keywords: list[str], fields: set[str]) -> bool:

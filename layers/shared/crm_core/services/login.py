@@ -22,8 +22,19 @@ from typing import Any
 from crm_core.clock import utcnow
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.mail import MailRepository, TokenSpent
-from crm_core.dal.ratelimit import RateLimiter
-from crm_core.errors import BadRequest, Conflict, DomainError, Invalid, NotFound, RetryLater, field_error
+from crm_core.dal.ratelimit import RateLimiter, subject_digest
+from crm_core.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    InvalidCredentials,
+    InvalidToken,
+    NotFound,
+    PasswordChangeRequired,
+    SignInRefused,
+    TooManyAttempts,
+    field_error,
+)
 from crm_core.models.customer import Customer
 from crm_core.models.mail import LoginAnswer, LoginPut, LoginRequest, ResetConfirm, ResetRequest, TemporaryPassword
 from crm_core.passwords import (
@@ -39,36 +50,12 @@ from crm_core.services.customers import CustomerService
 from crm_core.text import normalise_email
 
 MAY_SIGN_IN = ("active", "enrolled")
-LOGIN_LIMIT = (5, 15 * 60)  # failed attempts per username per 15 minutes
+PAIR_LIMIT = (5, 15 * 60)  # failed attempts per username from one address per 15 minutes
+USERNAME_CEILING = (30, 15 * 60)  # failed attempts per username from anywhere: past it, only trusted addresses
 ADDRESS_LIMIT = (30, 15 * 60)  # attempts per caller address per 15 minutes
-RESET_LIMIT = (3, 60 * 60)  # reset requests per account name per hour
-RESET_ADDRESS_LIMIT = (20, 60 * 60)
+RESET_LIMIT = (3, 60 * 60)  # reset emails per account per hour, however they are asked for
+RESET_ADDRESS_LIMIT = (20, 60 * 60)  # reset requests per caller address per hour
 RESET_ANSWER = "If an account matches, an email with a link to reset the password is on its way."
-
-
-class InvalidCredentials(DomainError):
-    status = 401
-    code = "invalid_credentials"
-
-
-class SignInRefused(DomainError):
-    status = 403
-    code = "sign_in_refused"
-
-
-class PasswordChangeRequired(DomainError):
-    status = 403
-    code = "password_change_required"
-
-
-class TooManyAttempts(RetryLater):
-    status = 429
-    code = "too_many_attempts"
-    retry_after_seconds = 900
-
-
-class InvalidToken(BadRequest):
-    code = "invalid_token"
 
 
 class LoginService:
@@ -112,27 +99,37 @@ class LoginService:
         customer = self._customer(customer_id)
         if not customer.email:
             raise Conflict("the customer has no email address", fields=[field_error("email", "is not set")])
+        if self._mail.login(customer.id) is None:
+            raise Conflict("the customer has no web login: set one first (PUT …/login)")
+        if self._limiter.remaining("reset-account", customer.id, *RESET_LIMIT) <= 0:
+            raise self._too_many(RESET_LIMIT)
         self._queue({"kind": "reset", "customer_id": customer.id, "asked_by": actor})
         return {"queued": True, "to": customer.email}
 
     # ---- public --------------------------------------------------------------------------------------
 
     def sign_in(self, request: LoginRequest, address: str) -> LoginAnswer:
+        """Every attempt counts against the caller's address; a failure against the username from that address
+        (5 locks that address out of that account for the window) and against the username from anywhere (past
+        30, only addresses the customer signed in from before may still try). So nobody can lock a customer
+        out by knowing their username, and guessing is slow from anywhere."""
         username = request.username.lower()
-        # every attempt counts against the caller's address; only failures count against the username, so a
-        # customer who signs in often is never locked out, and guessing one account's password is
-        if not (self._limiter.remaining("login", username, *LOGIN_LIMIT) > 0
-                and self._limiter.hit("login-address", address, *ADDRESS_LIMIT)):
-            raise TooManyAttempts("too many sign-in attempts; wait a few minutes and try again")
+        pair = f"{username}\n{address}"
+        trusted = (subject_digest(username), subject_digest(address))
+        if not self._limiter.hit("login-address", address, *ADDRESS_LIMIT):
+            raise self._too_many(ADDRESS_LIMIT)
+        if self._limiter.remaining("login-pair", pair, *PAIR_LIMIT) <= 0:
+            raise self._too_many(PAIR_LIMIT)
+        if self._limiter.remaining("login", username, *USERNAME_CEILING) <= 0 and not self._mail.trusted(*trusted):
+            raise self._too_many(USERNAME_CEILING)
         owner = self._customers.claim_owner("username", username)
         customer = self._customers.get(owner) if owner else None
         login = self._mail.login(customer.id) if customer else None
-        if customer is None or login is None:
-            verify_unknown(request.password)
-            self._limiter.hit("login", username, *LOGIN_LIMIT)
-            raise InvalidCredentials("the username or password is not right")
-        if not verify_password(str(login["password_hash"]), request.password):
-            self._limiter.hit("login", username, *LOGIN_LIMIT)
+        if customer is None or login is None or not verify_password(str(login["password_hash"]), request.password):
+            if customer is None or login is None:
+                verify_unknown(request.password)  # the same time as a wrong password
+            self._limiter.hit("login-pair", pair, *PAIR_LIMIT)
+            self._limiter.hit("login", username, *USERNAME_CEILING)
             raise InvalidCredentials("the username or password is not right")
         if customer.status not in MAY_SIGN_IN:
             raise SignInRefused("this account cannot sign in; please contact us")
@@ -142,15 +139,21 @@ class LoginService:
                                              must_change_password=True)
             self._check(request.new_password, customer, "new_password")
             self._mail.set_password(customer.id, hash_password(request.new_password), False, "the customer")
+        self._mail.trust(*trusted)
         return LoginAnswer(customer_id=customer.id, customer_number=customer.customer_number,
                            name=customer.display_name)
+
+    def _too_many(self, limit: tuple[int, int]) -> TooManyAttempts:
+        wait = self._limiter.retry_after(limit[1])
+        return TooManyAttempts(f"too many attempts; try again in {wait // 60 + 1} minutes", retry_after=wait)
 
     def request_reset(self, request: ResetRequest, address: str) -> dict[str, str]:
         """Queued the same way whether or not the account exists: the same answer, in comparable time."""
         subject = (request.username or request.email or "").strip().lower()
-        if not (self._limiter.hit("reset", subject, *RESET_LIMIT)
-                and self._limiter.hit("reset-address", address, *RESET_ADDRESS_LIMIT)):
-            raise TooManyAttempts("too many reset requests; wait a while and try again")
+        if not self._limiter.hit("reset-address", address, *RESET_ADDRESS_LIMIT):
+            raise self._too_many(RESET_ADDRESS_LIMIT)
+        if not self._limiter.hit("reset", subject, *RESET_LIMIT):
+            raise self._too_many(RESET_LIMIT)
         by = "username" if request.username else "email"
         self._queue({"kind": "reset", by: subject})
         return {"message": RESET_ANSWER}
@@ -172,7 +175,7 @@ class LoginService:
 
     def reset_mail(self, message: dict[str, Any], minutes: int) -> tuple[Customer, str] | None:
         """The customer a queued reset is for, and a fresh token for the link; None when no account may get
-        one (unknown, without an email, or not allowed to sign in)."""
+        one (unknown, without an email or a web login, not allowed to sign in, or past its reset budget)."""
         customer_id = message.get("customer_id")
         if not customer_id and message.get("username"):
             customer_id = self._customers.claim_owner("username", str(message["username"]))
@@ -181,8 +184,13 @@ class LoginService:
         customer = self._customers.get(str(customer_id)) if customer_id else None
         if customer is None or not customer.email or customer.status not in MAY_SIGN_IN:
             return None
+        generation = self._mail.generation(customer.id)
+        if generation is None:
+            return None  # no web login: a reset never creates one
+        if not self._limiter.hit("reset-account", customer.id, *RESET_LIMIT):
+            return None  # the account's budget, whoever asked and by username, email or staff
         token, hashed = new_token()
-        self._mail.put_token(hashed, customer.id, utcnow() + timedelta(minutes=minutes))
+        self._mail.put_token(hashed, customer.id, generation, utcnow() + timedelta(minutes=minutes))
         return customer, token
 
     # ---- helpers ---------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from crm_core.dal.ses import QuotaExhausted, Rejected, SesMail, Throttled
 from crm_core.errors import Conflict, Invalid, NotFound, field_error
 from crm_core.ids import new_id
 from crm_core.mail import RECIPIENTS_PER_MESSAGE
+from crm_core.mail.render import TemplateRefused
 from crm_core.models.customer import EmailPreferencesPut, SearchParams
 from crm_core.models.mail import Mailing as MailingView
 from crm_core.models.mail import (
@@ -69,8 +70,12 @@ class MailingService:
         customer = self._customers.get(request.customer_id)
         if customer is None:
             raise Invalid("no such customer", fields=[field_error("customer_id", "no such customer")])
-        rendered = self._compile(request.subject, request.body).render(
-            recipient_of(customer), *self._unsubscribe_urls(customer.id, "preview"))
+        template = self._compile(request.subject, request.body)
+        try:
+            rendered = template.render(recipient_of(customer), *self._unsubscribe_urls(customer.id, "preview"))
+        except Exception as failure:  # noqa: BLE001 - said to staff as a refusal of the body, never a 500
+            raise Invalid(f"the email cannot be rendered for this customer: {failure}",
+                          fields=[field_error("body", f"cannot be rendered: {failure}")]) from None
         return Preview(subject=rendered.subject, text=rendered.text, html=rendered.html, headers=rendered.headers)
 
     def create(self, request: MailingCreate, actor: str) -> MailingView:
@@ -155,7 +160,15 @@ class MailingService:
         done: dict[str, int] = {"sent": 0, "skipped": 0, "failed": 0, "paused": 0}
         if mailing is None or mailing["status"] not in ("sending", "queued"):
             return done
-        template = self._compile(mailing["subject"], mailing["body"])
+        try:
+            template = self._compile(mailing["subject"], mailing["body"])
+        except TemplateRefused as refused:  # saved before today's checks: it fails for every recipient, said so
+            for customer_id in ids:
+                if self._mail.claim_recipient(mailing_id, customer_id):
+                    self._finish(mailing_id, customer_id, "failed", f"the email cannot be rendered: {refused}")
+                    done["failed"] += 1
+            self._count(mailing_id)
+            return done
         customers = self._customers.get_many(ids)
         suppressed = self._mail.suppressed([normalise_email(c.email) for c in customers.values() if c.email])
         sender = self._sender_now()
@@ -180,6 +193,11 @@ class MailingService:
             assert customer is not None and customer.email
             try:
                 rendered = template.render(recipient_of(customer), *self._unsubscribe_urls(customer.id, mailing_id))
+            except Exception as failure:  # noqa: BLE001 - one recipient's email failing never stops the others
+                self._finish(mailing_id, customer_id, "failed", f"the email cannot be rendered: {failure}"[:500])
+                done["failed"] += 1
+                continue
+            try:
                 message_id = sender.send(customer.email, rendered.subject, rendered.text, rendered.html,
                                          rendered.headers)
             except Throttled:
@@ -217,6 +235,12 @@ class MailingService:
                 self._send_batches(mailing_id, self._mail.pending_recipients(mailing_id))
                 resumed += 1
         return resumed
+
+    def check_unsubscribe(self, token: str) -> None:
+        """``BadToken`` (400) unless the unsubscribe link is one of ours; changes nothing."""
+        from crm_core.mail.unsubscribe import UnsubscribeSigner
+
+        UnsubscribeSigner(self._signing_key()).read(token)
 
     def unsubscribe(self, token: str) -> dict[str, str]:
         """Opt the customer out of marketing email; the same answer however often it is used."""

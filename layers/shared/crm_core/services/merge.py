@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from crm_core.clock import iso, utcnow
-from crm_core.dal.customers import CustomerRepository, customer_pk, term_key
+from crm_core.dal.customers import CustomerRepository, customer_pk
 from crm_core.dal.merge import MergeRefused, MergeRepository, Unit
 from crm_core.dal.points import PointsRepository
 from crm_core.errors import Conflict, Invalid, NotFound, RetryLater, field_error
@@ -132,9 +132,7 @@ class MergeService:
 
     def _finish(self, source: Customer, target: Customer, marker: dict[str, Any], moved: Counter[str],
                 actor: str) -> None:
-        terms = customer_terms(source)
-        self._customers.remove_items([(term_key(t, f, source.id)["PK"]["S"], term_key(t, f, source.id)["SK"]["S"])
-                                      for t, f in terms])
+        self._customers.remove_items(self._customers.search_item_keys(source.id, customer_terms(source)))
         now = utcnow()
         summary = {"source_id": source.id, "source_number": marker.get("source_number"), **moved}
         self._merges.finish(source.id, target.id, [

@@ -19,7 +19,7 @@ from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.money import INVOICE, PAYMENT, PURCHASE, MoneyMoved, MoneyRepository, NotAllowed, NumberTaken, Summary
 from crm_core.dal.runs import RunRepository
-from crm_core.errors import Conflict, DomainError, Invalid, NotFound, RetryLater, field_error
+from crm_core.errors import Conflict, Invalid, NotFound, RetryLater, field_error
 from crm_core.ids import new_id
 from crm_core.models.customer import FieldChange, HistoryEntry
 from crm_core.models.money import (
@@ -43,6 +43,7 @@ DEFAULT_CURRENCY = "GBP"
 MAX_OPEN_INVOICES = 2000  # the money summary lists them; 2,000 keep it well inside DynamoDB's 400 KB item
 MAX_ALLOCATIONS = 90  # invoices one payment may touch: one transaction holds at most 100 writes
 ATTEMPTS = 3
+FAILURES_LISTED = 20  # customers a nightly run names among those it could not refresh (all are counted)
 
 
 class MoneyService:
@@ -193,7 +194,7 @@ class MoneyService:
             still_open = {k: replace(i, status="overdue") if k in late else i for k, i in before.open.items()}
             now = utcnow()
             after = replace(before, version=before.version + 1, open=still_open, refreshed_at=now,
-                            refresh_on=next_refresh(list(still_open.values()), day))
+                            refresh_on=next_refresh(list(still_open.values()), day), refresh_error=None)
             after.snapshot = _snapshot(after, day)
             # one transaction holds at most 100 writes: the summary and up to 90 invoices go together; the rest
             # are marked after it (each a plain, repeatable update — the summary already says they are overdue)
@@ -313,7 +314,8 @@ def balance_of(summary: Summary) -> Balance:
                    credit=Decimal(snapshot["credit"]), balance=Decimal(snapshot["balance"]),
                    aging=snapshot["aging"], open_invoices=snapshot["open_invoices"],
                    overdue_invoices=snapshot["overdue_invoices"], as_of=date.fromisoformat(snapshot["as_of"]),
-                   refreshed_at=summary.refreshed_at, changed_since_refresh=changed)
+                   refreshed_at=summary.refreshed_at, changed_since_refresh=changed,
+                   refresh_error=summary.refresh_error)
 
 
 class NightlyRefresh:
@@ -338,24 +340,29 @@ class NightlyRefresh:
             return None
         last = self._runs.last_completed(self.JOB)
         day = min(last, today) if last else today - self.FIRST_LOOK_BACK
-        refreshed = overdue = days = failed = 0
+        refreshed = overdue = days = 0
+        failed: list[dict[str, str]] = []
         first_failed: date | None = None
         while day <= today:
             days += 1
             for customer_id in self._money.due_on(day):
                 try:
                     _, late = self._service.refresh(customer_id, today)
-                except (DomainError, ValueError) as failure:
-                    # one customer never stops the others; it stays due and the next run tries it again
-                    logger.warning("balance not refreshed", extra={"customer_id": customer_id, "reason": str(failure)})
-                    failed += 1
+                except Exception as failure:  # noqa: BLE001 - one bad record never stops the run for the others
+                    reason = f"{type(failure).__name__}: {failure}"[:300]
+                    # it stays due: the next run starts from its day and tries it again; staff see the reason on
+                    # the customer's balance until a refresh succeeds
+                    logger.warning("balance not refreshed", extra={"customer_id": customer_id, "reason": reason})
+                    self._money.note_refresh_failure(customer_id, reason)
+                    failed.append({"customer_id": customer_id, "reason": reason})
                     first_failed = first_failed or day
                     continue
                 refreshed += 1
                 overdue += late
             day += timedelta(days=1)
-        figures = {"customers_refreshed": refreshed, "invoices_marked_overdue": overdue, "days_read": days,
-                   "customers_failed": failed}
+        figures: dict[str, Any] = {"customers_refreshed": refreshed, "invoices_marked_overdue": overdue,
+                                   "days_read": days, "customers_failed": len(failed),
+                                   "failed": failed[:FAILURES_LISTED]}
         # the next run starts from the first day a customer failed on, so it is read again
         self._runs.complete(self.JOB, today, figures, last_day=first_failed)
         return figures

@@ -1,6 +1,6 @@
-"""Import jobs in the customers table; their files in the upload bucket; their work on the import queue.
+"""Import jobs, and mappings remembered for the next list, in the customers table.
 
-Table items:
+Items:
 
 - import job: ``IMPORT#<id>`` / ``JOB``; GSI1 ``IMPORTS`` / ``<id>``. Get by id; list newest first.
 - chunk done: ``IMPORT#<id>`` / ``CHUNK#<run>#<n>``, written in the same transaction that adds the chunk's
@@ -8,63 +8,39 @@ Table items:
 - chunk numbers: ``IMPORT#<id>`` / ``NUMBERS#<run>#<n>``: the customer numbers set aside for the chunk's new
   customers, before any is written; a retry of the chunk uses the same ones (and knows it is a retry).
 
-Bucket keys (the bucket expires them; see template.yaml):
-
-- ``uploads/<job id>/<file name>``: the workbook staff upload (any other ``uploads/…`` key is a drop without
-  a job, which gets one).
-- ``imports/<job id>/rows/<n>.jsonl.gz``: the rows of chunk n that passed their own rules, ready to apply.
-- ``imports/<job id>/rejected.jsonl.gz``: the rows refused while reading, with their cells and problems.
-- ``imports/<job id>/run-<r>/outcomes-<n>-<try>.jsonl.gz``: what a try of run r did to each row of chunk n;
-  the chunk's marker names the try that was counted (two tries at once never mix their outcomes).
-- ``imports/<job id>/report.xlsx``: the rejected rows in the uploader's columns, with an error column.
+- remembered mapping: ``IMPORTMAP#<fingerprint of the headers>`` / ``MAPPING``: the mapping staff made for a
+  list with these headers (the organisation's: every staff user's next list with the same headers uses it).
 """
 
 from __future__ import annotations
 
-import gzip
-import json
-from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from crm_core.clock import utcnow
-from crm_core.dal.dynamo import ConditionFailed, call, error_code, from_item, key, query_all, to_item, transact
-from crm_core.dal.exports import S3_THROTTLING, SQS_THROTTLING
-from crm_core.errors import RetryLater
-from crm_core.models.imports import Attempt, ImportJob, Upload, job_fields
+from crm_core.dal.dynamo import (
+    ConditionFailed,
+    batch_get,
+    call,
+    error_code,
+    from_item,
+    key,
+    query_all,
+    to_item,
+    transact,
+)
+from crm_core.imports.files import KEEP_DAYS
+from crm_core.models.imports import Attempt, ImportJob, RememberedMapping, job_fields
 
 JOB = "JOB"
 LISTING = "IMPORTS"
-KEEP_DAYS = 30  # how long an import's files and chunk markers are kept (the bucket's lifecycle agrees)
-SEND_BATCH = 10  # SQS SendMessageBatch's limit
 
 
 def job_pk(job_id: str) -> str:
     return f"IMPORT#{job_id}"
-
-
-def upload_key(job_id: str, filename: str) -> str:
-    return f"uploads/{job_id}/{filename}"
-
-
-def rows_key(job_id: str, chunk: int) -> str:
-    return f"imports/{job_id}/rows/{chunk:05d}.jsonl.gz"
-
-
-def rejected_key(job_id: str) -> str:
-    return f"imports/{job_id}/rejected.jsonl.gz"
-
-
-def outcomes_key(job_id: str, run: int, chunk: int, attempt: str) -> str:
-    """Each try of a chunk writes its own outcomes; the chunk's marker names the one that was counted."""
-    return f"imports/{job_id}/run-{run}/outcomes-{chunk:05d}-{attempt}.jsonl.gz"
-
-
-def report_key(job_id: str) -> str:
-    return f"imports/{job_id}/report.xlsx"
 
 
 class JobMissing(Exception):
@@ -226,104 +202,30 @@ def _json(value: Any) -> Any:
     return value
 
 
-# ---- cells as JSON: dates keep their type through the chunk files and back into the report ----------------
-
-def encode_cell(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return {"$dt": value.isoformat()}
-    if isinstance(value, date):
-        return {"$d": value.isoformat()}
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
 
 
-def decode_cell(value: Any) -> Any:
-    if isinstance(value, dict):
-        if "$dt" in value:
-            return datetime.fromisoformat(value["$dt"])
-        if "$d" in value:
-            return date.fromisoformat(value["$d"])
-    return value
+class MappingRepository:
+    """Mappings staff made, by the fingerprint of the headers they were made for."""
 
+    def __init__(self, ddb: Any, table: str) -> None:
+        self._ddb = ddb
+        self._table = table
 
-class ImportFiles:
-    """The upload bucket: workbooks in, chunk and outcome files, report workbooks out."""
+    def get_many(self, fingerprints: list[str]) -> dict[str, RememberedMapping]:
+        """The mappings kept for any of these headers (at most 100 fingerprints: one BatchGetItem)."""
+        if not fingerprints:
+            return {}
+        keys = [key(f"IMPORTMAP#{f}", "MAPPING") for f in dict.fromkeys(fingerprints)]
+        if len(keys) == 1:  # the header found: one GetItem
+            answer = call(self._ddb.get_item, TableName=self._table, Key=keys[0])
+            items = [answer["Item"]] if "Item" in answer else []
+        else:
+            items = batch_get(self._ddb, self._table, keys)
+        found = [RememberedMapping.model_validate({k: v for k, v in from_item(i).items() if k not in _KEYS})
+                 for i in items]
+        return {m.fingerprint: m for m in found}
 
-    def __init__(self, s3: Any, bucket: str) -> None:
-        self._s3 = s3
-        self.bucket = bucket
-
-    def upload_form(self, key_name: str, max_bytes: int, seconds: int) -> Upload:
-        form = self._call(self._s3.generate_presigned_post, Bucket=self.bucket, Key=key_name,
-                          Conditions=[["content-length-range", 1, max_bytes]], ExpiresIn=seconds)
-        return Upload(url=form["url"], fields=form["fields"], expires_at=utcnow() + timedelta(seconds=seconds),
-                      max_bytes=max_bytes)
-
-    def download(self, key_name: str, path: Path, version: str | None = None) -> None:
-        extra = {"VersionId": version} if version else None
-        self._call(self._s3.download_file, self.bucket, key_name, str(path), ExtraArgs=extra)
-
-    def metadata(self, key_name: str) -> dict[str, str]:
-        answer = self._call(self._s3.head_object, Bucket=self.bucket, Key=key_name)
-        return dict(answer.get("Metadata", {}))
-
-    def put_lines(self, key_name: str, records: Iterable[dict[str, Any]]) -> None:
-        body = gzip.compress("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode(), 6)
-        self._call(self._s3.put_object, Bucket=self.bucket, Key=key_name, Body=body,
-                   ContentType="application/x-ndjson", ContentEncoding="gzip")
-
-    def lines(self, key_name: str) -> Iterator[dict[str, Any]]:
-        try:
-            answer = self._call(self._s3.get_object, Bucket=self.bucket, Key=key_name)
-        except ClientError as exc:
-            if error_code(exc) in ("NoSuchKey", "404"):
-                return
-            raise
-        with gzip.GzipFile(fileobj=answer["Body"]) as stream:
-            for line in stream:
-                yield json.loads(line)
-
-    def put_file(self, key_name: str, path: Path, content_type: str) -> None:
-        self._call(self._s3.upload_file, str(path), self.bucket, key_name, ExtraArgs={"ContentType": content_type})
-
-    def link(self, key_name: str, seconds: int, filename: str) -> str:
-        url: str = self._call(self._s3.generate_presigned_url, "get_object", ExpiresIn=seconds, Params={
-            "Bucket": self.bucket, "Key": key_name,
-            "ResponseContentDisposition": f'attachment; filename="{filename}"'})
-        return url
-
-    @staticmethod
-    def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return operation(*args, **kwargs)
-        except ClientError as exc:
-            if error_code(exc) in S3_THROTTLING:
-                raise RetryLater("the file store is busy; retry shortly") from exc
-            raise
-
-
-class ImportQueue:
-    """Work for the import function: one message per chunk of rows (and one to start a run)."""
-
-    def __init__(self, sqs: Any, url: str) -> None:
-        self._sqs = sqs
-        self._url = url
-
-    def send(self, messages: list[dict[str, Any]]) -> None:
-        for start in range(0, len(messages), SEND_BATCH):
-            batch = messages[start:start + SEND_BATCH]
-            entries = [{"Id": str(n), "MessageBody": json.dumps(m)} for n, m in enumerate(batch)]
-            for _ in range(5):
-                try:
-                    answer = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
-                except ClientError as exc:
-                    if error_code(exc) in SQS_THROTTLING:
-                        raise RetryLater("the queue is busy; retry shortly") from exc
-                    raise
-                failed = {f["Id"] for f in answer.get("Failed", [])}
-                entries = [e for e in entries if e["Id"] in failed]
-                if not entries:
-                    break
-            else:
-                raise RetryLater(f"the queue refused {len(entries)} messages; retry shortly")
+    def put(self, mapping: RememberedMapping) -> None:
+        item = {**mapping.model_dump(mode="json", exclude_none=True), "PK": f"IMPORTMAP#{mapping.fingerprint}",
+                "SK": "MAPPING"}
+        call(self._ddb.put_item, TableName=self._table, Item=to_item(item))

@@ -1,0 +1,110 @@
+"""The search index of the customers table: which items make a customer findable, and how they are read.
+
+A customer's search terms (``(term, field)`` pairs, see ``services.customers.customer_terms``) become:
+
+- prefix items: ``S#<prefix>`` / ``<id>`` for every prefix of two characters or more of every term (``ja``,
+  ``jam``, ``jame``, ``james``). A keyword is a prefix, so its matches are exactly one partition, and the ids
+  (ULIDs) sort it by registration: a page newest first is one Query, backwards, with a ``Limit``.
+- pair items: ``P#<x>#<y>`` / ``<id>`` for every two different two-character starts ``x < y`` of the
+  customer's terms that are not all digits (``P#ja#sm`` for James Smith). Two common words ("James Smith")
+  walk this partition, which holds about the customers having both, instead of either word's.
+
+Each item carries ``w``: the customer's terms that start with the item's prefix (or with either start of a
+pair), as `` <field>:<term>`` tokens. A Query's filter checks the keywords (and the fields searched) on them
+without reading profiles: ``contains(w, ' email:jame')`` is "a word of the email starts with jame".
+
+Everything here is derived from the terms alone, so the customer service, the import and the index rebuild
+all write the same items through ``CustomerRepository``, which also reads them (``postings``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+PREFIX = "S#"
+PAIR = "P#"
+MIN_PREFIX = 2
+PAIR_START = 2  # a pair item is keyed by the first two characters of each of two terms
+
+Term = tuple[str, str]  # (term, field)
+ItemKey = tuple[str, str]  # (PK, SK)
+
+
+def prefix_pk(prefix: str) -> str:
+    return f"{PREFIX}{prefix}"
+
+
+def pair_pk(a: str, b: str) -> str:
+    """The pair partition of two two-character starts (in either order)."""
+    x, y = sorted((a[:PAIR_START], b[:PAIR_START]))
+    return f"{PAIR}{x}#{y}"
+
+
+def pairable(term: str) -> bool:
+    """Terms that take part in pair items: not digits alone (phone and customer numbers have prefix items only)."""
+    return not term.isdigit()
+
+
+def _tokens(terms: list[Term]) -> str:
+    return "".join(f" {field}:{term}" for term, field in sorted(terms, key=lambda t: (t[1], t[0])))
+
+
+def search_items(customer_id: str, terms: set[Term]) -> dict[ItemKey, dict[str, Any]]:
+    """Every search item of a customer with these terms, by key (plain values, ready for a put)."""
+    by_prefix: dict[str, list[Term]] = {}
+    for term, field in terms:
+        for size in range(MIN_PREFIX, len(term) + 1):
+            by_prefix.setdefault(term[:size], []).append((term, field))
+    items = {(prefix_pk(p), customer_id): {"PK": prefix_pk(p), "SK": customer_id, "w": _tokens(found)}
+             for p, found in by_prefix.items()}
+    starts = sorted({t[:PAIR_START] for t, _ in terms if pairable(t) and len(t) >= PAIR_START})
+    for i, x in enumerate(starts):
+        for y in starts[i + 1:]:
+            found = [(t, f) for t, f in terms if t.startswith((x, y))]
+            pk = pair_pk(x, y)
+            items[(pk, customer_id)] = {"PK": pk, "SK": customer_id, "w": _tokens(found)}
+    return items
+
+
+@dataclass(frozen=True)
+class SearchItemChanges:
+    """What a change of terms does to a customer's search items: items to put (new or changed), keys to delete."""
+
+    put: list[dict[str, Any]]
+    delete: list[ItemKey]
+
+
+def search_item_changes(customer_id: str, before: set[Term], after: set[Term]) -> SearchItemChanges:
+    if before == after:
+        return SearchItemChanges([], [])
+    old, new = search_items(customer_id, before), search_items(customer_id, after)
+    return SearchItemChanges(put=[item for k, item in sorted(new.items()) if old.get(k) != item],
+                             delete=sorted(k for k in old if k not in new))
+
+
+def is_search_item(pk: str) -> bool:
+    return pk.startswith((PREFIX, PAIR))
+
+
+def keyword_filter(words: list[str], fields: set[str] | None, names: dict[str, str],
+                   values: dict[str, Any]) -> str:
+    """A filter expression: each word starts a term (of one of ``fields``; ``None``: any) on the item's ``w``."""
+    names["#w"] = "w"
+    clauses = []
+    for n, word in enumerate(words):
+        options = []
+        for m, field in enumerate(sorted(fields) if fields else [""]):
+            values[f":w{n}_{m}"] = {"S": f" {field}:{word}" if field else f":{word}"}
+            options.append(f"contains(#w, :w{n}_{m})")
+        clauses.append(options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")")
+    return " AND ".join(clauses)
+
+
+@dataclass
+class PostingPage:
+    """One Query's answer over a search partition: the ids that passed the filter, newest first."""
+
+    ids: list[str]
+    scanned: int
+    last: str | None  # the last id read (None: the partition has nothing more below it)
