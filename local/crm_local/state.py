@@ -38,14 +38,15 @@ from crm_local.stack import LOCAL_ENV
 
 DATABASE = "state.sqlite3"
 LOCK = "lock"
-FORMAT = "crm-local-state/1"
+FORMAT = "crm-local-state/2"
 ACCOUNT = "123456789012"  # moto's default account, which the local stack's credentials map to
 REGION = LOCAL_ENV["AWS_REGION"]
 SAVE_EVERY = 2.0  # seconds between saves while the stack runs
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS items (tbl TEXT NOT NULL, pk NOT NULL, sk NOT NULL, doc BLOB NOT NULL,
+CREATE TABLE IF NOT EXISTS tables (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS items (tbl INTEGER NOT NULL, pk NOT NULL, sk NOT NULL, doc BLOB NOT NULL,
                                   PRIMARY KEY (tbl, pk, sk)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS objects (bucket TEXT NOT NULL, key TEXT NOT NULL, version TEXT NOT NULL,
                                     position INTEGER NOT NULL, meta TEXT NOT NULL, data BLOB,
@@ -121,6 +122,7 @@ class SavedState:
         self._objects: dict[tuple[str, str, str], str] = {}  # saved object versions → their signature
         self._messages: dict[str, list[str]] = {}  # queue → the saved messages (docs)
         self._emails = 0
+        self._table_numbers: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.saves = 0
@@ -194,7 +196,8 @@ class SavedState:
         total = self._db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
         step = max(total // 10, 50_000)
         tables: dict[str, Any] = {}
-        for n, (name, pk, sk, doc) in enumerate(self._db.execute("SELECT tbl, pk, sk, doc FROM items"), start=1):
+        query = "SELECT name, pk, sk, doc FROM items JOIN tables ON tables.id = items.tbl"
+        for n, (name, pk, sk, doc) in enumerate(self._db.execute(query), start=1):
             if name not in tables:
                 tables[name] = backend.tables.get(name)
                 if tables[name] is None:
@@ -348,9 +351,9 @@ class SavedState:
             try:
                 db.execute("BEGIN IMMEDIATE")
                 db.executemany("DELETE FROM items WHERE tbl = ? AND pk = ? AND sk = ?",
-                               [(*_row_key(k), ) for k, blob in pending.items() if blob is None])
+                               [self._row_key(k) for k, blob in pending.items() if blob is None])
                 db.executemany("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)",
-                               [(*_row_key(k), blob) for k, blob in pending.items() if blob is not None])
+                               [(*self._row_key(k), blob) for k, blob in pending.items() if blob is not None])
                 db.executemany("DELETE FROM objects WHERE bucket = ? AND key = ? AND version = ?", gone)
                 db.executemany("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?)",
                                [row[:6] for row in objects])
@@ -364,6 +367,7 @@ class SavedState:
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
+                self._table_numbers.clear()  # a table numbered in this transaction is numbered again
                 with self._pending_lock:  # not saved: keep them for the next try (newer writes win)
                     self._pending = {**pending, **self._pending}
                 raise
@@ -376,6 +380,17 @@ class SavedState:
             self.saves += 1
             self.last_save_seconds = time.perf_counter() - started
             return written
+
+    def _row_key(self, key: tuple[str, Any, Any]) -> tuple[int, Any, Any]:
+        """An item's key as a row's: the table by its number (in ``tables``), the keys as SQLite holds them."""
+        assert self._db is not None
+        table, pk, sk = key
+        number = self._table_numbers.get(table)
+        if number is None:
+            self._db.execute("INSERT OR IGNORE INTO tables (name) VALUES (?)", (table,))
+            number = self._table_numbers[table] = self._db.execute("SELECT id FROM tables WHERE name = ?",
+                                                                   (table,)).fetchone()[0]
+        return number, _plain(pk), _plain(sk)
 
     def _changed_objects(self) -> tuple[list[tuple[Any, ...]], list[tuple[str, str, str]]]:
         from moto.s3.models import FakeDeleteMarker, s3_backends
@@ -451,9 +466,6 @@ def _signature(version: Any) -> str:
     return f"{version.last_modified.isoformat()} {version.etag.strip(chr(34))} {len(version.metadata)}"
 
 
-def _row_key(key: tuple[str, Any, Any]) -> tuple[str, Any, Any]:
-    table, pk, sk = key
-    return table, _plain(pk), _plain(sk)
 
 
 def _plain(value: Any) -> Any:

@@ -105,6 +105,26 @@ def query_battery(ddb: Any) -> list[Any]:
     return answers
 
 
+def scan_battery(ddb: Any) -> list[Any]:
+    """Scans, every page: small pages, a filter, a projection, segments."""
+    scans: list[dict[str, Any]] = [{"Limit": 7}, {"Limit": 25, "FilterExpression": "kind = :k",
+                                                  "ExpressionAttributeValues": {":k": s("odd")}},
+                                   {"Limit": 10, "ProjectionExpression": "PK, SK"},
+                                   {"Segment": 1, "TotalSegments": 3, "Limit": 9}, {}]
+    answers = []
+    for scan in scans:
+        pages, start = [], None
+        while True:
+            request = {"TableName": TABLE, **scan, **({"ExclusiveStartKey": start} if start else {})}
+            page = ddb.scan(**request)
+            pages.append({k: page.get(k) for k in ("Items", "Count", "ScannedCount", "LastEvaluatedKey")})
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        answers.append(pages)
+    return answers
+
+
 def change_items(ddb: Any) -> None:
     """Writes that move items in and out of the indexes: an update that changes a GSI hash key, one that
     removes it, a delete, an overwrite, a transaction."""
@@ -165,12 +185,12 @@ def test_items_read_back_exactly_as_moto_unchanged_gives_them(ddb: Any) -> None:
     assert read(ddb) == run_unchanged(read)
 
 
-def test_queries_answer_exactly_what_moto_unchanged_answers(ddb: Any) -> None:
+def test_queries_and_scans_answer_exactly_what_moto_unchanged_answers(ddb: Any) -> None:
     # Given the same items in both, when the same queries run (every page), before and after changes
     def steps(client: Any) -> Any:
-        before = query_battery(client)
+        before = query_battery(client), scan_battery(client)
         change_items(client)
-        return before, query_battery(client), everything(client)
+        return before, (query_battery(client), scan_battery(client)), everything(client)
 
     # Then each page of each answer is the same
     ours, theirs = steps(ddb), run_unchanged(steps)
