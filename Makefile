@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install everything (run by the other targets)
 
-run: $(STAMP) ## Start the local stack: API on :3000, AWS emulator on :4566; data kept in .local-stack/ (Ctrl-C stops)
+run: $(STAMP) ## Start the local stack: API on :3000 (staff console at /console/), AWS emulator on :4566; data kept in .local-stack/ (Ctrl-C stops)
 	PYTHONUNBUFFERED=1 $(BIN)/crm serve
 
 reset-data: $(STAMP) ## Delete the local stack's saved data (.local-stack/); the next `make run` starts empty

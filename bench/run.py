@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import accounting_sync
 import cold_start
+import console_page
 import export_rate
 import import_corpus
 import import_read
@@ -61,6 +62,8 @@ BENCHMARKS: dict[str, tuple[str, Callable[[argparse.Namespace], str]]] = {
     "local_stack": ("The local stack: crm import of a generated list on crm serve, beside in-process moto; stop and "
                     "restart", lambda args: local_stack.run(
                         quick=args.quick, sizes=None if args.quick or args.large else local_stack.SIZES[:1])),
+    "console_page": ("Staff console in Chromium: first page transfer, and API answer to results shown",
+                     lambda args: console_page.run(quick=args.quick)),
 }
 
 

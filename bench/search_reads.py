@@ -601,14 +601,19 @@ def predict(shape: Shape, customers: float, wanted: int, item_bytes: float) -> R
 def predict_listing(customers: float, page: int, item_bytes: float) -> Reads:
     """status=inactive: the individuals' and organisations' inactive buckets of this month (half gone, on
     average), then of the month before (its half inside the window) if the page is not full yet, each read for
-    the rest of the page at most; then the page's profiles."""
+    the rest of the page at most, and the organisations' only down to the page's oldest id; then the page's
+    profiles."""
     per_day = customers / REGISTERED_DAYS
     need, found, items, calls, rcu = page + 1, 0.0, 0.0, 1, 0.0
     for days in (DEFAULT_WINDOW_DAYS / 2, DEFAULT_WINDOW_DAYS / 2):
         if found >= need:
             break
-        reads = [min(need - found, per_day * days * INACTIVE_SHARE * share)
-                 for share in (1 - ORGANIZATION_SHARE, ORGANIZATION_SHARE)]
+        want, seen, reads = need - found, 0.0, []
+        for share in (1 - ORGANIZATION_SHARE, ORGANIZATION_SHARE):  # commonest first
+            bucket = per_day * days * INACTIVE_SHARE * share
+            # once the page can be filled, a later bucket is read only for its ids newer than the page's oldest
+            reads.append(min(want, bucket) if seen < want else min(want, bucket * want / seen))
+            seen += bucket
         items += sum(reads)
         calls += len(reads)
         rcu += sum(EVENTUAL * max(1, math.ceil(r * item_bytes / RCU_BYTES)) for r in reads)

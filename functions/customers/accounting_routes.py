@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from crm_core.http import SignedIn, json_response
-from crm_core.models.accounting import AccountingChoice, AccountingView, SyncRequest
+from crm_core.models.accounting import AccountingChoice, AccountingView, SyncRequest, SyncRequested
 from crm_core.wiring import accounting_sync
 from route_params import CustomerId
 
@@ -32,7 +32,8 @@ def choose_account(actor: SignedIn,
 
 @router.post("/accounting/sync", tags=["accounting"],
              summary="Run the accounting sync now (every new and changed customer, and the ids given)",
-             responses={202: {"description": "the run is queued"}})
+             status_code=202, responses={202: {"description": "the run is queued",
+                                               "content": {"application/json": {"model": SyncRequested}}}})
 def request_sync(request: Annotated[SyncRequest, Body()]) -> Response[str]:
     requested = accounting_sync().request(request.ids)
     return json_response(202, requested.model_dump(mode="json"))

@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contract import honest_json
 from crm_core.errors import DomainError
 from crm_core.http import authorize, check_body, refusal, register_error_handlers
 from crm_core.roles import route_key
@@ -26,13 +27,27 @@ from idempotent import idempotency_key, once
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def api_function(*routers: Router, public: bool = False,
-                 form_routes: Iterable[str] = ()) -> tuple[APIGatewayRestResolver, Handler]:
+class ApiResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver whose OpenAPI document lists every refusal its routes give (``contract``)."""
+
+    def __init__(self, staff: bool, rate_limited: Iterable[str]) -> None:
+        super().__init__(enable_validation=True)
+        self._staff = staff
+        self._rate_limited = frozenset(rate_limited)
+
+    def get_openapi_json_schema(self, **kwargs: Any) -> str:  # type: ignore[override]
+        return honest_json(super().get_openapi_json_schema(**kwargs), staff=self._staff,
+                           rate_limited=self._rate_limited)
+
+
+def api_function(*routers: Router, public: bool = False, form_routes: Iterable[str] = (),
+                 rate_limited: Iterable[str] = ()) -> tuple[APIGatewayRestResolver, Handler]:
     """The resolver (routes may still be added to it) and the handler that serves it. ``public``: no sign-in
-    (the web forms' routes); ``form_routes`` (``"POST /path"``) also take form posts."""
+    (the web forms' routes); ``form_routes`` (``"POST /path"``) also take form posts; ``rate_limited`` routes
+    may answer 429."""
     logger = Logger()
     tracer = Tracer()
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = ApiResolver(staff=not public, rate_limited=rate_limited)
     for router in routers:
         app.include_router(router)
     register_error_handlers(app, logger)

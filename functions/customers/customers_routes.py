@@ -23,6 +23,7 @@ from crm_core.models.customer import (
     HistoryPage,
     SearchParams,
     StatusChange,
+    StatusOptions,
 )
 from crm_core.models.records import CustomerDetail
 from crm_core.wiring import customer_service, record_service
@@ -78,6 +79,12 @@ def customer_history(
     cursor: Annotated[str | None, Query()] = None,
 ) -> HistoryPage:
     return customer_service().history(customer_id, limit, cursor)
+
+
+@router.get("/customers/<customer_id>/status", tags=["customers"],
+            summary="The status and each status action: allowed now, or refused with the reason")
+def status_options(customer_id: CustomerId) -> StatusOptions:
+    return customer_service().status_options(customer_id)
 
 
 @router.post("/customers/<customer_id>/status", tags=["customers"],

@@ -20,8 +20,11 @@ router = Router()
 @router.post("/exports", tags=["exports"], summary="Export ids or a search to CSV or XLSX",
              description="201 with the completed export and its link when small; 202 with the queued export "
                          "when it runs in the background (read it with GET /exports/{export_id}).",
-             responses={201: {"description": "written; download_url is ready"},
-                        202: {"description": "queued; poll GET /exports/{export_id}"}})
+             status_code=201,
+             responses={201: {"description": "written; download_url is ready",
+                              "content": {"application/json": {"model": ExportJob}}},
+                        202: {"description": "queued; poll GET /exports/{export_id}",
+                              "content": {"application/json": {"model": ExportJob}}}})
 def start_export(actor: SignedIn, request: Annotated[ExportRequest, Body()]) -> Response[str]:
     job = export_service().start(request, actor.username)
     return json_response(201 if job.status == "completed" else 202, job.model_dump(mode="json"),

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from crm_core.http import SignedIn, json_response
-from crm_core.models.imports import ImportJob, ImportPage, ImportRequest, ImportRerun
+from crm_core.models.imports import ImportCreated, ImportJob, ImportPage, ImportRequest, ImportRerun
 from crm_core.wiring import import_service
 from route_params import ImportId
 
@@ -21,7 +21,9 @@ router = Router()
              description="POST the upload's fields and then the workbook (as `file`) to `upload.url` as "
                          "multipart/form-data. The import starts when the file arrives; follow it with "
                          "GET /imports/{import_id}.",
-             responses={201: {"description": "the job (awaiting_upload) and where to upload the workbook"}})
+             status_code=201,
+             responses={201: {"description": "the job (awaiting_upload) and where to upload the workbook",
+                              "content": {"application/json": {"model": ImportCreated}}}})
 def start_import(actor: SignedIn, request: Annotated[ImportRequest, Body()]) -> Response[str]:
     created = import_service().start(request, actor.username)
     return json_response(201, created.model_dump(mode="json"), {"Location": f"/imports/{created.job.id}"})
@@ -45,7 +47,8 @@ def get_import(import_id: ImportId) -> ImportJob:
                          "row, the date order or the default country; what you leave out stays as it was. The "
                          "workbook is read again without a new upload. Only an import that wrote nothing can be "
                          "checked again.",
-             responses={202: {"description": "queued; follow it with GET /imports/{import_id}"}})
+             status_code=202, responses={202: {"description": "queued; follow it with GET /imports/{import_id}",
+                                               "content": {"application/json": {"model": ImportJob}}}})
 def dry_run_import(actor: SignedIn, import_id: ImportId, options: Annotated[ImportRerun, Body()]) -> Response[str]:
     job = import_service().dry_run(import_id, actor.username, options)
     return json_response(202, job.model_dump(mode="json"))
@@ -55,7 +58,8 @@ def dry_run_import(actor: SignedIn, import_id: ImportId, options: Annotated[Impo
              summary="Apply a finished dry run: its rows as checked, or — with your mapping or settings — read again",
              description="Without a body (or with an empty one) the dry run's checked rows are applied. With a "
                          "mapping or settings the workbook is read again with them and applied.",
-             responses={202: {"description": "queued; follow it with GET /imports/{import_id}"}})
+             status_code=202, responses={202: {"description": "queued; follow it with GET /imports/{import_id}",
+                                               "content": {"application/json": {"model": ImportJob}}}})
 def commit_import(actor: SignedIn, import_id: ImportId,
                   options: Annotated[ImportRerun | None, Body()] = None) -> Response[str]:
     job = import_service().commit(import_id, actor.username, options)
@@ -64,7 +68,8 @@ def commit_import(actor: SignedIn, import_id: ImportId,
 
 @router.post("/imports/<import_id>/revert", tags=["imports"],
              summary="Undo an import: created customers removed, updated ones restored — unless changed since",
-             responses={202: {"description": "reverting; follow it with GET /imports/{import_id}"}})
+             status_code=202, responses={202: {"description": "reverting; follow it with GET /imports/{import_id}",
+                                               "content": {"application/json": {"model": ImportJob}}}})
 def revert_import(actor: SignedIn, import_id: ImportId) -> Response[str]:
     job = import_service().revert(import_id, actor.username)
     return json_response(202, job.model_dump(mode="json"))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from crm_core.http import SignedIn, json_response
-from crm_core.models.mail import LoginPut, TemporaryPassword
+from crm_core.models.mail import LoginPut, LoginSet, ResetQueued, TemporaryPassword
 from crm_core.wiring import login_service
 from route_params import CustomerId
 
@@ -18,8 +18,8 @@ router = Router()
 
 @router.put("/customers/<customer_id>/login", tags=["login"],
             summary="Set the web login: username (unique, immutable once set) and password (stored as Argon2id)")
-def set_login(actor: SignedIn, customer_id: CustomerId, login: Annotated[LoginPut, Body()]) -> dict[str, Any]:
-    return login_service().set_login(customer_id, login, actor.username)
+def set_login(actor: SignedIn, customer_id: CustomerId, login: Annotated[LoginPut, Body()]) -> LoginSet:
+    return LoginSet(**login_service().set_login(customer_id, login, actor.username))
 
 
 @router.post("/customers/<customer_id>/login/random-password", tags=["login"],
@@ -29,6 +29,7 @@ def temporary_password(actor: SignedIn, customer_id: CustomerId) -> TemporaryPas
 
 
 @router.post("/customers/<customer_id>/login/reset-email", tags=["login"],
-             summary="Send the customer a password-reset email", responses={202: {"description": "queued"}})
+             summary="Send the customer a password-reset email", status_code=202,
+             responses={202: {"description": "queued", "content": {"application/json": {"model": ResetQueued}}}})
 def send_reset_email(actor: SignedIn, customer_id: CustomerId) -> Response[str]:
     return json_response(202, login_service().staff_reset(customer_id, actor.username))

@@ -26,7 +26,8 @@ def preview_mailing(request: Annotated[MailingPreview, Body()]) -> Preview:
 
 @router.post("/mailings", tags=["mail"],
              summary="Send a mass email to ids, a saved mail list or a search (opted-out and suppressed skipped)",
-             responses={202: {"description": "queued; follow it with GET /mailings/{mailing_id}"}})
+             status_code=202, responses={202: {"description": "queued; follow it with GET /mailings/{mailing_id}",
+                                               "content": {"application/json": {"model": MailingView}}}})
 def send_mailing(actor: SignedIn, request: Annotated[MailingCreate, Body()]) -> Response[str]:
     mailing = mailing_service().create(request, actor.username)
     return json_response(202, mailing.model_dump(mode="json"), {"Location": f"/mailings/{mailing.id}"})

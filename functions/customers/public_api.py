@@ -12,9 +12,10 @@ from pydantic import BaseModel
 
 from api_app import api_function
 from crm_core.http import caller_address, json_response
-from crm_core.models.mail import LoginAnswer, LoginRequest, ResetConfirm, ResetRequest
+from crm_core.models.mail import LoginAnswer, LoginRequest, ResetConfirm, ResetRequest, Said
 
-app, handler = api_function(public=True, form_routes=["POST /public/unsubscribe"])
+app, handler = api_function(public=True, form_routes=["POST /public/unsubscribe"],
+                            rate_limited=["POST /public/login", "POST /public/password-reset"])
 
 
 class Health(BaseModel):
@@ -35,7 +36,8 @@ def sign_in(request: Annotated[LoginRequest, Body()]) -> LoginAnswer:
 
 
 @app.post("/public/password-reset", tags=["public"], summary="Ask for a password-reset email (by username or email)",
-          responses={202: {"description": "the same answer whether or not an account matches"}})
+          status_code=202, responses={202: {"description": "the same answer whether or not an account matches",
+                                            "content": {"application/json": {"model": Said}}}})
 def request_reset(request: Annotated[ResetRequest, Body()]) -> Response[str]:
     from crm_core.wiring import login_service
 
@@ -43,10 +45,10 @@ def request_reset(request: Annotated[ResetRequest, Body()]) -> Response[str]:
 
 
 @app.post("/public/password-reset/confirm", tags=["public"], summary="Set a new password with the emailed link")
-def confirm_reset(request: Annotated[ResetConfirm, Body()]) -> dict[str, str]:
+def confirm_reset(request: Annotated[ResetConfirm, Body()]) -> Said:
     from crm_core.wiring import login_service
 
-    return login_service().confirm_reset(request)
+    return Said(**login_service().confirm_reset(request))
 
 
 HTML = "text/html; charset=utf-8"

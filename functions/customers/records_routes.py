@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from crm_core.http import SignedIn
-from crm_core.models.points import PointsAdjustment, PointsEntry, PointsStatement
+from crm_core.models.points import PointsAdjustment, PointsEntry, PointsPreview, PointsStatement
 from crm_core.models.records import (
     Benefit,
     BenefitCreate,
@@ -170,3 +170,9 @@ def points_statement(customer_id: CustomerId, limit: Annotated[int | None, Query
 def adjust_points(actor: SignedIn,
                   customer_id: CustomerId, adjustment: Annotated[PointsAdjustment, Body()]) -> PointsEntry:
     return points_service().adjust(customer_id, adjustment, actor.username)
+
+
+@router.post("/customers/<customer_id>/points/preview", tags=["points"],
+             summary="The balance an adjustment would leave, checked as the adjustment is; nothing is written")
+def preview_points(customer_id: CustomerId, adjustment: Annotated[PointsAdjustment, Body()]) -> PointsPreview:
+    return points_service().preview(customer_id, adjustment)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from crm_local.console import console_answer, is_console
 from crm_local.events import LOCAL_STAFF_USER, api_event, dev_groups
 from crm_local.stack import Functions
 from crm_local.template import Route
@@ -25,16 +26,22 @@ class Router:
         self._routes = [(route, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path) + "$"))
                         for route in routes]
 
+    def _candidates(self, path: str) -> list[tuple[Route, dict[str, str]]]:
+        """The routes whose path matches, as API Gateway picks its resource: a path written out beats one with
+        parameters (``/customers/assign`` is never ``/customers/{customer_id}``)."""
+        found = [(route, m.groupdict()) for route, pattern in self._routes if (m := pattern.match(path))]
+        static = [(route, params) for route, params in found if not params]
+        return static or found
+
+    def methods(self, path: str) -> list[str]:
+        """The methods routed for a path (for a 405's ``Allow``)."""
+        return sorted({route.method for route, _ in self._candidates(path)})
+
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | str | None:
         """The route and its path parameters; ``"method"`` when the path exists for other methods only."""
-        path_known = False
-        for route, pattern in self._routes:
-            found = pattern.match(path)
-            if found:
-                path_known = True
-                if route.method == method:
-                    return route, found.groupdict()
-        return "method" if path_known else None
+        candidates = self._candidates(path)
+        chosen = next(((route, params) for route, params in candidates if route.method == method), None)
+        return chosen or ("method" if candidates else None)
 
 
 def openapi_document(functions: Functions) -> dict[str, Any]:
@@ -99,6 +106,11 @@ class LocalApi:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
 
+            def __getattr__(self, name: str) -> Any:
+                if name.startswith("do_"):  # any other method: 405 with Allow, as for a route's unrouted method
+                    return self._serve
+                raise AttributeError(name)
+
         return Handler
 
     def serve(self, request: BaseHTTPRequestHandler) -> None:
@@ -109,6 +121,9 @@ class LocalApi:
         if method == "GET" and (parts.path in DOCS_PATHS or parts.path.startswith("/docs/")):
             self._docs(request, parts.path)
             return
+        if method == "GET" and is_console(parts.path):
+            _write(request, *console_answer(parts.path))
+            return
         if method == "GET" and (parts.path.startswith("/_local/outbox") or parts.path == "/reset-password"):
             self._local_pages(request, parts.path)
             return
@@ -118,7 +133,8 @@ class LocalApi:
             message = "no such route" if found is None else f"{method} is not allowed on {parts.path}"
             code = "not_found" if found is None else "method_not_allowed"
             body = {"error": {"code": code, "message": message, "fields": []}}
-            _write(request, status, {"Content-Type": "application/json"}, json.dumps(body).encode())
+            allow = {"Allow": ", ".join(self.router.methods(parts.path))} if found == "method" else {}
+            _write(request, status, {"Content-Type": "application/json", **allow}, json.dumps(body).encode())
             return
         assert not isinstance(found, str)
         route, path_parameters = found

@@ -243,6 +243,7 @@ def serve_command(host: str, aws_port: int, api_port: int, demo: bool, state: Pa
     print(f"""
 Local stack is up in {time.monotonic() - started:.1f} s (no AWS account, no Docker).
 
+  Staff console   {api}/console/    (local: a picker chooses which staff user to act as)
   API             {api}            (staff routes run as 'local-staff'; X-Dev-User / X-Dev-Groups to change)
   OpenAPI         {api}/openapi.json
   Swagger UI      {api}/docs

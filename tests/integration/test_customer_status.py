@@ -84,3 +84,32 @@ def test_email_preferences_are_set_per_category(api: Call, customer: dict[str, A
     assert api("PUT", path, body={"sms": True}).status == 422
     entry = api("GET", f"/customers/{customer['id']}/history").body["items"][0]
     assert entry["changes"] == [{"field": "email_preferences.account", "old": True, "new": False}]
+
+
+def _options(api: Call, customer: dict[str, Any]) -> dict[str, Any]:
+    answer = api("GET", f"/customers/{customer['id']}/status")
+    assert answer.status == 200, answer.body
+    return dict(answer.body)
+
+
+def test_the_status_options_allow_what_the_state_machine_allows_and_say_why_not(api: Call,
+                                                                                customer: dict[str, Any]) -> None:
+    # Given an active customer: enroll and deactivate are allowed, the others refused with the reason
+    options = _options(api, customer)
+    assert (options["status"], options["inactive_reason"], options["version"]) == ("active", None, 1)
+    allowed = {o["action"]: o["allowed"] for o in options["actions"]}
+    assert allowed == {"enroll": True, "unenroll": False, "deactivate": True, "reactivate": False}
+    reasons = {o["action"]: o["reason"] for o in options["actions"]}
+    assert reasons["unenroll"] == "only an enrolled customer can be un-enrolled; this one is active"
+    assert reasons["enroll"] is None
+    # When the customer is deactivated, only reactivate is allowed, and each refusal is what POST answers
+    _act(api, customer, "deactivate")
+    held = _options(api, customer)
+    assert [o["action"] for o in held["actions"] if o["allowed"]] == ["reactivate"]
+    for option in held["actions"]:
+        if not option["allowed"]:
+            assert _act(api, customer, option["action"]).body["error"]["message"] == option["reason"]
+
+
+def test_the_status_options_of_a_missing_customer_are_404(api: Call) -> None:
+    assert api("GET", "/customers/01HZZZZZZZZZZZZZZZZZZZZZZZ/status").status == 404

@@ -185,3 +185,30 @@ def test_merging_into_a_merged_customer_or_twice_elsewhere_is_refused(api: Call)
     assert api("POST", f"/customers/{a['id']}/merge", body={"source_id": b["id"]}).status == 200
     assert api("POST", f"/customers/{b['id']}/merge", body={"source_id": c["id"]}).status == 409
     assert api("POST", f"/customers/{c['id']}/merge", body={"source_id": b["id"]}).status == 409
+
+
+def test_a_preview_counts_what_would_move_as_the_merge_then_does_and_writes_nothing(api: Call,
+                                                                                    aws: Template) -> None:
+    # Given two customers with notes, points and links, one of the source's links also on the target
+    target, source, contacts = _pair(api, aws, notes=3, points=2, links=2)
+    assert api("POST", f"/customers/{source['id']}/relationships",
+               body={"type": "contact", "related_id": contacts[0]["id"]}).status == 201
+    before = _partition(aws, source["id"])
+    # When staff preview merging the source into the target
+    preview = api("POST", f"/customers/{target['id']}/merge/preview", body={"source_id": source["id"]})
+    # Then they see what moves, the points that add up and the claims released; nothing changed
+    assert preview.status == 200, preview.body
+    assert preview.body["source"]["id"] == source["id"] and preview.body["target"]["id"] == target["id"]
+    assert preview.body["points"] == {"source": 3, "target": 3, "after": 6}
+    assert preview.body["released"] == {"username": "source1", "email": "source@example.org"}
+    assert _partition(aws, source["id"]) == before
+    # And the merge moves exactly what the preview counted
+    merged = api("POST", f"/customers/{target['id']}/merge", body={"source_id": source["id"]})
+    assert merged.body["moved"] == preview.body["moves"]
+    assert preview.body["moves"]["notes"] == 3 and preview.body["moves"]["relationships"] == 2
+    assert preview.body["moves"]["relationships_dropped"] == 1
+    # And a merged source cannot be previewed again, nor a customer into itself
+    again = api("POST", f"/customers/{target['id']}/merge/preview", body={"source_id": source["id"]})
+    assert again.status == 409
+    itself = api("POST", f"/customers/{target['id']}/merge/preview", body={"source_id": target["id"]})
+    assert itself.status == 422 and itself.body["error"]["fields"][0]["field"] == "source_id"

@@ -180,3 +180,64 @@ def test_a_refused_write_is_not_kept_under_its_key(api: Call, ada: dict[str, Any
     assert api("POST", base, body=body, headers={"Idempotency-Key": "invoice-2"}).status == 201
     assert api("POST", base, body=body, headers={"Idempotency-Key": "invoice-2"}).status == 201
     assert len(api("GET", base).body["items"]) == 1
+
+
+# ---- one set of refusal names ---------------------------------------------------------------------------------
+
+def test_every_domain_error_is_named_in_errors_py() -> None:
+    import importlib
+    import pkgutil
+
+    import crm_core
+    from crm_core.errors import DomainError
+
+    for module in pkgutil.walk_packages(crm_core.__path__, "crm_core."):
+        importlib.import_module(module.name)
+    found, stack = [], [DomainError]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            found.append(sub)
+            stack.append(sub)
+    assert found and [f"{c.__module__}.{c.__name__}" for c in found if c.__module__ != "crm_core.errors"] == []
+    codes = [c.code for c in found]
+    assert len(codes) == len(set(codes)), "one code per refusal"
+
+
+def test_every_change_to_a_merged_customer_is_refused_by_one_guard(api: Call, ada: dict[str, Any]) -> None:
+    source = api("POST", "/customers", body={"type": "individual", "first_name": "Ada", "last_name": "Twice"}).body
+    assert api("POST", f"/customers/{ada['id']}/merge", body={"source_id": source["id"]}).status == 200
+    for method, path, body in [
+            ("PATCH", f"/customers/{source['id']}", {"version": 2, "phone": "+44 20 7946 0001"}),
+            ("POST", f"/customers/{source['id']}/notes", {"text": "Too late"}),
+            ("PUT", f"/customers/{source['id']}/staff", {"staff": ["local-clerk"]}),
+            ("POST", f"/customers/{source['id']}/invoices",
+             {"issued_on": "2026-01-01", "due_on": "2026-02-01", "amount": "1.00"}),
+            ("POST", f"/customers/{ada['id']}/relationships", {"type": "contact", "related_id": source["id"]})]:
+        answer = api(method, path, body=body)
+        assert (answer.status, answer.body["error"]["code"]) == (409, "customer_merged"), (path, answer.body)
+
+
+def test_a_send_that_fails_unexplained_puts_the_recipient_back_and_each_is_sent_once(
+        api: Call, aws: Template, mailer: Drain, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crm_core.aws import client
+
+    ses = client("sesv2")
+    real = ses.send_email
+    calls = {"n": 0}
+
+    def fails_every_third(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] % 3 == 0:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "InternalFailure", "Message": "injected"}}, "SendEmail")
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_email", fails_every_third)
+    monkeypatch.setattr("crm_core.dal.dynamo.Backoff.pause", lambda self, attempt: None)
+    ids = _seed(aws, 5, opted_out=0, suppressed=0)
+    mailing = api("POST", "/mailings", body={"subject": "Hi", "body": "Hello", "ids": ids}).body
+    failed = mailer()
+    done = api("GET", f"/mailings/{mailing['id']}").body
+    assert failed and done["status"] == "completed" and done["counts"]["sent"] == 5
+    assert {r["status"] for r in done["recipients"]} == {"sent"}

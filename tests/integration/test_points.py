@@ -101,3 +101,23 @@ def test_throttled_adjustment_is_503(api: Call, member: dict[str, Any]) -> None:
         stub.add_client_error("get_item", "ProvisionedThroughputExceededException", http_status_code=400)
         answer = api("GET", f"/customers/{member['id']}/points")
     assert answer.status == 503
+
+
+def test_a_preview_shows_the_balance_an_adjustment_would_leave_and_writes_nothing(api: Call,
+                                                                                 member: dict[str, Any]) -> None:
+    # Given a balance of 40
+    _adjust(api, member, 40)
+    path = f"/customers/{member['id']}/points/preview"
+    # When staff preview removing 15
+    preview = api("POST", path, body={"amount": -15, "type": "redemption", "reason": "Upgrade"})
+    # Then they see the balance it would leave, and nothing was written
+    assert preview.status == 200
+    assert preview.body == {"balance": 40, "amount": -15, "balance_after": 25}
+    assert api("GET", f"/customers/{member['id']}/points").body["balance"] == 40
+    # And a preview is refused as the adjustment would be: below zero, missing fields, an inactive customer
+    below = api("POST", path, body={"amount": -41, "type": "redemption", "reason": "Upgrade"})
+    assert below.status == 422 and below.body["error"]["fields"][0]["field"] == "amount"
+    assert api("POST", path, body={"amount": 5, "type": "loyalty"}).body["error"]["fields"][0]["field"] == "reason"
+    api("POST", f"/customers/{member['id']}/status", body={"action": "deactivate"})
+    assert api("POST", path, body={"amount": 5, "type": "loyalty", "reason": "r"}).body["error"]["code"] == \
+        "may_not_accrue"

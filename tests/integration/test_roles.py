@@ -24,6 +24,7 @@ ANY_ID = "01JB2Z6Q3M8V5K7N9P4R2T6W8X"
 # does the rest.
 ADMIN_ONLY = {
     "DELETE /customers/{customer_id}", "POST /customers/delete", "POST /customers/{customer_id}/merge",
+    "POST /customers/{customer_id}/merge/preview",
     "PUT /customers/{customer_id}/login", "POST /customers/{customer_id}/login/random-password",
     "POST /imports/{import_id}/revert", "PUT /customers/{customer_id}/accounting",
 }

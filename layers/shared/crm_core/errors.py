@@ -71,6 +71,24 @@ class RequestUnderWay(Conflict):
     code = "request_under_way"
 
 
+class CustomerMerged(Conflict):
+    """The customer was merged into another and takes no more changes (``merged_into`` names it)."""
+
+    code = "customer_merged"
+
+
+class CustomerHasTransactions(Conflict):
+    code = "has_transactions"
+
+
+class MayNotAccruePoints(Conflict):
+    code = "may_not_accrue"
+
+
+class TransitionRefused(Conflict):
+    code = "transition_refused"
+
+
 class UsernameTaken(Conflict):
     code = "username_taken"
 
@@ -94,6 +112,29 @@ class IdempotencyKeyReused(Invalid):
     """An ``Idempotency-Key`` already used for a different request."""
 
     code = "idempotency_key_reused"
+
+
+class TemplateRefused(Invalid, ValueError):
+    """A staff template that cannot be saved: ``field`` is ``subject`` or ``body``, ``reason`` says why
+    (with the line where there is one). The API answers it as a 422 naming the field."""
+
+    code = "template_refused"
+
+    def __init__(self, field: str, reason: str, line: int | None = None) -> None:
+        super().__init__(f"{field}: {reason}", fields=[field_error(field, reason)])
+        self.field = field
+        self.reason = reason
+        self.line = line
+
+
+class BadToken(BadRequest, ValueError):
+    """The token was not issued by us with this key: edited, truncated, malformed or for another purpose."""
+
+    code = "bad_token"
+
+    def __init__(self) -> None:
+        reason = "is not an unsubscribe link we sent; use the link in the email as it is"
+        super().__init__(f"token {reason}", fields=[field_error("token", reason)])
 
 
 class UnsupportedMediaType(DomainError):

@@ -15,16 +15,21 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from crm_core.errors import Conflict
-from crm_core.models.customer import Customer
+from crm_core.errors import CustomerMerged, TransitionRefused
+from crm_core.models.customer import Customer, StatusOption
 
 StatusAction = Literal["enroll", "unenroll", "deactivate", "reactivate"]
+ACTIONS: tuple[StatusAction, ...] = ("enroll", "unenroll", "deactivate", "reactivate")
 ACCRUES_POINTS = ("active", "enrolled")
 MAY_SIGN_IN = ("active", "enrolled")
 
 
-class TransitionRefused(Conflict):
-    code = "transition_refused"
+def refuse_merged(customer: Customer) -> Customer:
+    """The one guard for every change: a merged customer takes none (``CustomerMerged``, naming where it went)."""
+    if customer.status == "merged":
+        raise CustomerMerged(f"customer {customer.customer_number} is merged into another customer and cannot be "
+                             "changed", merged_into=customer.merged_into)
+    return customer
 
 
 def transition(customer: Customer, action: StatusAction) -> dict[str, Any]:
@@ -52,3 +57,16 @@ def transition(customer: Customer, action: StatusAction) -> dict[str, Any]:
         raise TransitionRefused(f"only a deactivated customer can be reactivated; this one is {status}")
     return {"status": customer.status_before_deactivation or "active", "inactive_reason": None,
             "status_before_deactivation": None}
+
+
+def options(customer: Customer) -> list[StatusOption]:
+    """Every action, whether the customer's state allows it, and if not why (the reason ``transition`` gives)."""
+    found = []
+    for action in ACTIONS:
+        try:
+            transition(customer, action)
+        except TransitionRefused as refused:
+            found.append(StatusOption(action=action, allowed=False, reason=refused.message))
+        else:
+            found.append(StatusOption(action=action, allowed=True))
+    return found

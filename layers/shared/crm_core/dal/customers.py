@@ -216,9 +216,9 @@ class CustomerRepository:
         """Up to ``limit`` ids registered since ``since`` and older than id ``before``, newest first.
 
         Reads the month buckets backwards and stops once the page is full: GSI1's month without a type or
-        status, else GSI3's partitions of that month for the type and status asked (one to four, each read
-        for at most the rest of the page and merged), so a page reads about ``limit`` items (at most four times
-        that), whatever the window holds and however rare the type or status.
+        status, else GSI3's partitions of that month for the type and status asked (one to four, commonest
+        first, each read for at most the rest of the page and merged), so a page reads about ``limit`` items
+        (at most four times that), whatever the window holds and however rare the type or status.
         """
         low = min_id_at(since)
         high = before or "~"  # "~" sorts after every id
@@ -236,10 +236,13 @@ class CustomerRepository:
         found: list[str] = []
         while month >= first and len(found) < limit:
             buckets = [kind_bucket(t, s, month) for t, s in kinds] if kinds_asked else [registration_bucket(month)]
-            merged: list[str] = []
+            wanted, merged = limit - len(found), list[str]()
             for bucket in buckets:
-                merged += self._bucket_ids(request, bucket, low, high, limit - len(found), before)
-            found += sorted(merged, reverse=True)[:limit - len(found)]
+                # Once the buckets read so far fill the rest of the page, a later one is read only down to the
+                # oldest id the page can still take: a rare status's bucket costs its few newer ids.
+                floor = sorted(merged, reverse=True)[wanted - 1] if len(merged) >= wanted else low
+                merged += self._bucket_ids(request, bucket, floor, high, wanted, before)
+            found += sorted(merged, reverse=True)[:wanted]
             month = datetime(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1, tzinfo=month.tzinfo)
         return found[:limit]
 

@@ -74,7 +74,7 @@ from jinja2 import (
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
-from crm_core.errors import Invalid, field_error
+from crm_core.errors import TemplateRefused
 from crm_core.mail import RECIPIENTS_PER_MESSAGE
 
 if TYPE_CHECKING:
@@ -137,19 +137,6 @@ SAMPLE_VALUES = {"first_name": "Ada", "last_name": "Lovelace", "name": "Ada Love
 _P_OPEN = '<p style="margin:0 0 16px 0;">'
 _P_CLOSE = "</p>"
 _P_BETWEEN = f"{_P_CLOSE}\n{_P_OPEN}"
-
-
-class TemplateRefused(Invalid, ValueError):
-    """A staff template that cannot be saved: ``field`` is ``subject`` or ``body``, ``reason`` says why
-    (with the line where there is one). The API answers it as a 422 naming the field."""
-
-    code = "template_refused"
-
-    def __init__(self, field: str, reason: str, line: int | None = None) -> None:
-        super().__init__(f"{field}: {reason}", fields=[field_error(field, reason)])
-        self.field = field
-        self.reason = reason
-        self.line = line
 
 
 class HeaderRefused(ValueError):

@@ -25,7 +25,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from crm_core.errors import BadRequest, field_error
+from crm_core.errors import BadToken
 
 PURPOSE = "unsubscribe"
 PATH = "/public/unsubscribe"
@@ -35,16 +35,6 @@ MIN_KEY_BYTES = 16
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 _UNSAFE_URL = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029<>\"\\]")
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
-class BadToken(BadRequest, ValueError):
-    """The token was not issued by us with this key: edited, truncated, malformed or for another purpose."""
-
-    code = "bad_token"
-
-    def __init__(self) -> None:
-        reason = "is not an unsubscribe link we sent; use the link in the email as it is"
-        super().__init__(f"token {reason}", fields=[field_error("token", reason)])
 
 
 class UnsubscribeSigner:

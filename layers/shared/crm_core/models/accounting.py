@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from crm_core.models.customer import Id, Model, Strict
+from crm_core.models.customer import Flag, Id, Model, Strict
 
 
 class Candidate(Model):
@@ -38,7 +38,7 @@ class AccountingView(Model):
 
 class AccountingChoice(Strict):
     account_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
-    create_new: bool = False
+    create_new: Flag = False
 
     @model_validator(mode="after")
     def _one(self) -> AccountingChoice:

@@ -7,7 +7,16 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from crm_core.text import SEARCH_FIELDS
 
@@ -52,6 +61,13 @@ def _country(value: str) -> str:
     return code
 
 
+def _iso_date(value: Any) -> Any:
+    """A date comes as ``YYYY-MM-DD`` text, never as a number (a count of seconds would pass for one)."""
+    if isinstance(value, str) or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
 def _birth_date(value: date) -> date:
     if value > date.today():
         raise ValueError("is in the future")
@@ -76,7 +92,9 @@ Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254),
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_phone)]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_username)]
 Country = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_country)]
-BirthDate = Annotated[date, AfterValidator(_birth_date)]
+Day = Annotated[date, BeforeValidator(_iso_date)]
+BirthDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_birth_date)]
+Flag = StrictBool  # true or false, never 0, 1 or "yes"
 StaffUser = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
                       AfterValidator(_no_control_chars)]
 def _answer(value: Any) -> Any:
@@ -128,17 +146,32 @@ class Address(Strict):
 class EmailPreferences(Strict):
     """Opt-in per category of email. Marketing is opt-in; account mail (password resets) is on by default."""
 
-    marketing: bool = False
-    account: bool = True
+    marketing: Flag = False
+    account: Flag = True
 
 
 class EmailPreferencesPut(Strict):
-    marketing: bool | None = None
-    account: bool | None = None
+    marketing: Flag | None = None
+    account: Flag | None = None
 
 
 class StatusChange(Strict):
     action: Literal["enroll", "unenroll", "deactivate", "reactivate"]
+
+
+class StatusOption(Model):
+    action: Literal["enroll", "unenroll", "deactivate", "reactivate"]
+    allowed: bool
+    reason: str | None = Field(default=None, description="why the customer's state refuses it")
+
+
+class StatusOptions(Model):
+    """The customer's status and what each status action would do now."""
+
+    status: str
+    inactive_reason: str | None = None
+    version: int
+    actions: list[StatusOption]
 
 
 class _CustomerFields(Strict):
@@ -152,7 +185,7 @@ class _CustomerFields(Strict):
         default_factory=list, description="at most two staff users tied to the customer"
     )
     email_preferences: EmailPreferences = Field(default_factory=lambda: EmailPreferences())
-    confirm_duplicate: bool = Field(
+    confirm_duplicate: Flag = Field(
         default=False, description="create even though a customer with the same email, or name and postcode, exists"
     )
 
@@ -186,7 +219,7 @@ class CustomerPatch(Strict):
     address: Address | None = None
     answers: Answers | None = None
     assigned_staff: Annotated[list[StaffUser], Field(max_length=2)] | None = None
-    confirm_duplicate: bool = False
+    confirm_duplicate: Flag = False
 
 
 class Customer(Model):
@@ -265,7 +298,7 @@ class BulkAssign(Strict):
 
 class BulkDelete(Strict):
     ids: Annotated[list[Id], Field(min_length=1, max_length=100)]
-    delete_history: bool = False
+    delete_history: Flag = False
 
 
 class SearchFilters(Strict):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from crm_core.models.customer import Country, Model, Strict
+from crm_core.models.customer import Country, Flag, Model, Strict
 
 ImportStatus = Literal["awaiting_upload", "queued", "running", "completed", "partial", "failed", "reverting",
                        "reverted"]
@@ -59,7 +59,7 @@ class ImportOptions(Strict):
 
 class ImportRequest(ImportOptions):
     filename: WorkbookName = Field(description="the workbook's file name, e.g. customers.xlsx")
-    dry_run: bool = Field(default=False, description="check every row and report, without writing anything")
+    dry_run: Flag = Field(default=False, description="check every row and report, without writing anything")
 
 
 class ImportRerun(ImportOptions):

@@ -17,6 +17,21 @@ class LoginPut(Strict):
     password: Password
 
 
+class Said(Model):
+    message: str
+
+
+class LoginSet(Model):
+    customer_id: str
+    username: str
+    must_change_password: bool
+
+
+class ResetQueued(Model):
+    queued: bool
+    to: str = Field(description="the address the email goes to")
+
+
 class TemporaryPassword(Model):
     username: str
     temporary_password: str = Field(description="tell the customer; it must be changed at the next sign-in")

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from crm_core.models.customer import Id, LongText, Model, Strict, Text
+from crm_core.models.customer import Day, Id, LongText, Model, Strict, Text
 
 InvoiceStatus = Literal["pending", "paid", "overdue"]
 Amount = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2, description="e.g. \"120.50\"")]
@@ -30,8 +30,8 @@ Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 
 class InvoiceCreate(Strict):
     number: Reference | None = Field(default=None, description="the invoice number; given by the system if absent")
-    issued_on: date
-    due_on: date
+    issued_on: Day
+    due_on: Day
     amount: Amount
     currency: Currency | None = Field(default=None, description="the customer's currency (GBP unless set by the "
                                                                 "first money record)")
@@ -52,7 +52,7 @@ class Allocation(Strict):
 
 class PaymentCreate(Strict):
     amount: Amount
-    received_on: date
+    received_on: Day
     currency: Currency | None = None
     method: Text | None = Field(default=None, description="e.g. card, bank transfer, cheque")
     reference: Reference | None = None
@@ -63,7 +63,7 @@ class PaymentCreate(Strict):
 
 class CreditCreate(Strict):
     amount: Amount
-    issued_on: date
+    issued_on: Day
     currency: Currency | None = None
     reason: LongText
     allocations: Annotated[list[Allocation], Field(max_length=50)] | None = None
@@ -76,7 +76,7 @@ class PurchaseItem(Strict):
 
 
 class PurchaseCreate(Strict):
-    purchased_on: date
+    purchased_on: Day
     items: Annotated[list[PurchaseItem], Field(min_length=1, max_length=200)]
     currency: Currency | None = None
     order_ref: Reference | None = None

@@ -13,7 +13,7 @@ PointsType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 
 
 class PointsAdjustment(Strict):
-    amount: int = Field(ge=-1_000_000, le=1_000_000, description="points to add (+) or remove (-)")
+    amount: int = Field(strict=True, ge=-1_000_000, le=1_000_000, description="points to add (+) or remove (-)")
     type: PointsType = Field(description="the points type, e.g. loyalty, bonus, correction")
     reason: LongText
 
@@ -33,6 +33,14 @@ class PointsEntry(Model):
     balance_after: int
     at: datetime
     by: str
+
+
+class PointsPreview(Model):
+    """What an adjustment would do, checked as the adjustment itself is, without writing it."""
+
+    balance: int
+    amount: int
+    balance_after: int
 
 
 class PointsStatement(Model):

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from crm_core.models.customer import Customer, Id, LongText, Model, StaffUser, Strict, Text, Version
+from crm_core.models.customer import Customer, Day, Flag, Id, LongText, Model, StaffUser, Strict, Text, Version
 
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 TaskStatus = Literal["open", "done", "cancelled"]
@@ -43,13 +43,13 @@ class Record(Model):
 
 class NoteCreate(Strict):
     text: NoteText
-    operator_notice: bool = Field(default=False, description="pop the note up on the sales screen")
+    operator_notice: Flag = Field(default=False, description="pop the note up on the sales screen")
 
 
 class NotePatch(Strict):
     version: Version
     text: NoteText = unchanged()
-    operator_notice: bool = unchanged()
+    operator_notice: Flag = unchanged()
 
 
 class Note(Record):
@@ -62,7 +62,7 @@ class Note(Record):
 class TaskCreate(Strict):
     title: LongText
     details: NoteText | None = None
-    due_date: date | None = None
+    due_date: Day | None = None
     assignee: StaffUser | None = None
     status: TaskStatus = "open"
 
@@ -71,7 +71,7 @@ class TaskPatch(Strict):
     version: Version
     title: LongText = unchanged()
     details: NoteText | None = None
-    due_date: date | None = None
+    due_date: Day | None = None
     assignee: StaffUser | None = None
     status: TaskStatus = unchanged()
 
@@ -118,8 +118,8 @@ class RelationshipView(Relationship):
 class Dated(Strict):
     """Something with its own start and end dates, the end not before the start."""
 
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Self:
@@ -146,7 +146,7 @@ class BenefitGroup(Dated):
 
 class MembershipPut(Strict):
     programme: Text
-    expires_on: date | None = None
+    expires_on: Day | None = None
     benefit_groups: Annotated[list[BenefitGroup], Field(max_length=50)] = Field(default_factory=list)
     benefits: Annotated[list[LongText], Field(max_length=100)] = Field(
         default_factory=list, description="benefits added by hand")
@@ -178,7 +178,7 @@ JobStatus = Literal["planned", "in_progress", "done", "cancelled"]
 class CostCreate(Strict):
     description: LongText
     amount: Money
-    incurred_on: date
+    incurred_on: Day
     category: Text | None = Field(default=None, description="e.g. materials, delivery fee, commission")
     purchase_id: Id | None = Field(default=None, description="the purchase the cost comes from, if any")
 
@@ -187,7 +187,7 @@ class CostPatch(Strict):
     version: Version
     description: LongText = unchanged()
     amount: Money = unchanged()
-    incurred_on: date = unchanged()
+    incurred_on: Day = unchanged()
     category: Text | None = None
 
 
@@ -203,8 +203,8 @@ class JobCreate(Strict):
     title: LongText
     description: NoteText | None = None
     status: JobStatus = "planned"
-    starts_on: date | None = None
-    due_on: date | None = None
+    starts_on: Day | None = None
+    due_on: Day | None = None
     assigned_to: StaffUser | None = None
 
     @model_validator(mode="after")
@@ -219,8 +219,8 @@ class JobPatch(Strict):
     title: LongText = unchanged()
     description: NoteText | None = None
     status: JobStatus = unchanged()
-    starts_on: date | None = None
-    due_on: date | None = None
+    starts_on: Day | None = None
+    due_on: Day | None = None
     assigned_to: StaffUser | None = None
 
 
@@ -236,21 +236,21 @@ class Job(Record):
 class DeliveryCreate(Strict):
     description: LongText = Field(description="what is delivered: the shipment's details")
     order_ref: Text | None = None
-    scheduled_on: date | None = None
-    delivered_on: date | None = None
+    scheduled_on: Day | None = None
+    delivered_on: Day | None = None
     carrier: Text | None = None
     tracking_ref: Text | None = None
-    confirmed: bool = Field(default=False, description="the customer confirmed receipt")
+    confirmed: Flag = Field(default=False, description="the customer confirmed receipt")
 
 
 class DeliveryPatch(Strict):
     version: Version
     description: LongText = unchanged()
-    scheduled_on: date | None = None
-    delivered_on: date | None = None
+    scheduled_on: Day | None = None
+    delivered_on: Day | None = None
     carrier: Text | None = None
     tracking_ref: Text | None = None
-    confirmed: bool = unchanged()
+    confirmed: Flag = unchanged()
 
 
 class Delivery(Record):

@@ -13,6 +13,7 @@ from crm_core.dal.customers import ClaimTaken, CustomerRepository, HasTransactio
 from crm_core.dal.search import PostingPage, Term, pair_pk, pairable, prefix_pk
 from crm_core.errors import (
     Conflict,
+    CustomerHasTransactions,
     DomainError,
     DuplicateCustomer,
     Invalid,
@@ -38,9 +39,10 @@ from crm_core.models.customer import (
     IndividualCreate,
     OrganizationCreate,
     SearchParams,
+    StatusOptions,
 )
 from crm_core.services.staff import KnownStaff
-from crm_core.status import StatusAction, transition
+from crm_core.status import StatusAction, options, refuse_merged, transition
 from crm_core.text import (
     SEARCH_FIELDS,
     dedupe_key,
@@ -173,10 +175,7 @@ class CustomerService:
     # ---- edit --------------------------------------------------------------------------------------
 
     def patch(self, customer_id: str, patch: CustomerPatch, actor: str) -> Customer:
-        before = self._current(customer_id)
-        if before.status == "merged":
-            raise Conflict(f"customer {before.customer_number} is merged into another customer and cannot be "
-                           "edited", merged_into=before.merged_into)
+        before = refuse_merged(self._current(customer_id))
         if patch.version != before.version:
             raise _stale(before.version)
         changes = patch.model_dump(include=patch.model_fields_set & set(EDITABLE))
@@ -281,13 +280,17 @@ class CustomerService:
 
     # ---- status and email preferences -------------------------------------------------------------
 
+    def status_options(self, customer_id: str) -> StatusOptions:
+        customer = self._current(customer_id)
+        return StatusOptions(status=customer.status, inactive_reason=customer.inactive_reason,
+                             version=customer.version, actions=options(customer))
+
     def change_status(self, customer_id: str, action: StatusAction, actor: str) -> Customer:
         return self._update(customer_id, actor, f"status_{action}", lambda c: transition(c, action))
 
     def set_email_preferences(self, customer_id: str, wanted: EmailPreferencesPut, actor: str) -> Customer:
         def updates(c: Customer) -> dict[str, Any]:
-            if c.status == "merged":
-                raise Conflict(f"customer {c.customer_number} is merged and cannot be changed")
+            refuse_merged(c)
             chosen = wanted.model_dump(exclude_none=True)
             return {"email_preferences": c.email_preferences.model_copy(update=chosen)}
 
@@ -295,7 +298,7 @@ class CustomerService:
 
     def set_staff(self, customer_id: str, staff: list[str], actor: str) -> Customer:
         def updates(c: Customer) -> dict[str, Any]:
-            _unmerged(c)
+            refuse_merged(c)
             return {"assigned_staff": self._staff("staff", staff, c.assigned_staff)}
 
         return self._update(customer_id, actor, "staff_assigned", updates)
@@ -307,7 +310,7 @@ class CustomerService:
             staff_user = self._known_staff("staff_user", [staff_user])[0]
 
         def updates(c: Customer) -> dict[str, Any]:
-            _unmerged(c)
+            refuse_merged(c)
             if not add:
                 return {"assigned_staff": [s for s in c.assigned_staff if s != staff_user]}
             if staff_user in c.assigned_staff:
@@ -490,19 +493,8 @@ def _has_words(customer: Customer, keywords: list[str], fields: set[str]) -> boo
     return all(any(term.startswith(word) for term in terms) for word in keywords)
 
 
-def _unmerged(customer: Customer) -> bool:
-    if customer.status == "merged":
-        raise Conflict(f"customer {customer.customer_number} is merged into another customer and cannot be changed",
-                       merged_into=customer.merged_into)
-    return True
-
-
-def _has_transactions(customer: Customer) -> Conflict:
-    return HasTransactionsConflict(f"customer {customer.customer_number} has transactions and cannot be deleted")
-
-
-class HasTransactionsConflict(Conflict):
-    code = "has_transactions"
+def _has_transactions(customer: Customer) -> CustomerHasTransactions:
+    return CustomerHasTransactions(f"customer {customer.customer_number} has transactions and cannot be deleted")
 
 
 def _stale(current_version: int) -> VersionConflict:

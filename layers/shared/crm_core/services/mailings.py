@@ -25,7 +25,7 @@ from typing import Any
 from crm_core.clock import iso, utcnow
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.mail import MailRepository
-from crm_core.dal.ses import QuotaExhausted, Rejected, SesMail, Throttled
+from crm_core.dal.ses import QuotaExhausted, Rejected, SesMail
 from crm_core.errors import Conflict, Invalid, NotFound, field_error
 from crm_core.ids import new_id
 from crm_core.mail import RECIPIENTS_PER_MESSAGE
@@ -200,9 +200,6 @@ class MailingService:
             try:
                 message_id = sender.send(customer.email, rendered.subject, rendered.text, rendered.html,
                                          rendered.headers)
-            except Throttled:
-                self._mail.release_recipient(mailing_id, customer_id)
-                raise
             except QuotaExhausted as exhausted:
                 self._mail.release_recipient(mailing_id, customer_id)
                 resume = utcnow() + PAUSE
@@ -215,6 +212,11 @@ class MailingService:
                 self._finish(mailing_id, customer_id, "failed", str(rejected))
                 done["failed"] += 1
                 continue
+            except Exception:
+                # throttled past the retries, or a fault SES did not explain: the recipient goes back to pending
+                # (never left sending) and the batch is retried
+                self._mail.release_recipient(mailing_id, customer_id)
+                raise
             self._finish(mailing_id, customer_id, "sent", message_id=message_id)
             done["sent"] += 1
         return done

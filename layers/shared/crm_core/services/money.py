@@ -19,7 +19,7 @@ from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.money import INVOICE, PAYMENT, PURCHASE, MoneyMoved, MoneyRepository, NotAllowed, NumberTaken, Summary
 from crm_core.dal.runs import RunRepository
-from crm_core.errors import Conflict, Invalid, NotFound, RetryLater, field_error
+from crm_core.errors import Conflict, CustomerMerged, Invalid, NotFound, RetryLater, field_error
 from crm_core.ids import new_id
 from crm_core.models.customer import FieldChange, HistoryEntry
 from crm_core.models.money import (
@@ -37,6 +37,7 @@ from crm_core.models.money import (
     PurchasePage,
 )
 from crm_core.money import ZERO, OpenInvoice, aging, allocate, is_overdue, money, next_refresh
+from crm_core.status import refuse_merged
 
 logger = logging.getLogger(__name__)
 DEFAULT_CURRENCY = "GBP"
@@ -249,8 +250,11 @@ class MoneyService:
         customer = self._customers.get(customer_id, consistent=True)
         if customer is None:
             return NotFound(f"customer {customer_id} does not exist")
-        return Conflict(f"customer {customer.customer_number} is merged into another customer; record money there",
-                        merged_into=customer.merged_into)
+        try:
+            refuse_merged(customer)
+        except CustomerMerged as merged:
+            return merged
+        return Conflict(f"customer {customer.customer_number} could not take the change; look again and retry")
 
     def _summary_for(self, customer_id: str, currency: str | None) -> Summary:
         summary = self._money.summary(customer_id)

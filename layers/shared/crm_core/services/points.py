@@ -7,10 +7,10 @@ from crm_core.clock import utcnow
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.points import BalanceMoved, MayNotAccrue, PointsRepository
-from crm_core.errors import Conflict, Invalid, NotFound, RetryLater, field_error
+from crm_core.errors import Invalid, MayNotAccruePoints, NotFound, RetryLater, field_error
 from crm_core.ids import new_id
 from crm_core.models.customer import FieldChange, HistoryEntry
-from crm_core.models.points import PointsAdjustment, PointsEntry, PointsStatement
+from crm_core.models.points import PointsAdjustment, PointsEntry, PointsPreview, PointsStatement
 from crm_core.status import ACCRUES_POINTS
 
 
@@ -36,18 +36,28 @@ class PointsService:
         return PointsStatement(balance=balance, entries=entries,
                                next_cursor=self._cursors.encode(scope, last) if last else None)
 
+    def preview(self, customer_id: str, adjustment: PointsAdjustment) -> PointsPreview:
+        """The balance the adjustment would leave, refused for the reasons ``adjust`` would refuse it."""
+        balance, _ = self._checked(customer_id, adjustment)
+        return PointsPreview(balance=balance, amount=adjustment.amount, balance_after=balance + adjustment.amount)
+
+    def _checked(self, customer_id: str, adjustment: PointsAdjustment) -> tuple[int, int]:
+        """The balance and its version, if the customer may take the adjustment now."""
+        customer = self._customers.get(customer_id, consistent=True)
+        if customer is None:
+            raise NotFound(f"customer {customer_id} does not exist")
+        if customer.status not in ACCRUES_POINTS:
+            raise _may_not_accrue(customer.status, customer.inactive_reason)
+        balance, version = self._points.balance(customer_id)
+        if balance + adjustment.amount < 0:
+            raise Invalid(f"the balance is {balance}; removing {-adjustment.amount} would make it negative",
+                          fields=[field_error("amount", f"would take the balance below zero ({balance})")],
+                          balance=balance)
+        return balance, version
+
     def adjust(self, customer_id: str, adjustment: PointsAdjustment, actor: str, attempts: int = 3) -> PointsEntry:
         for _ in range(attempts):
-            customer = self._customers.get(customer_id, consistent=True)
-            if customer is None:
-                raise NotFound(f"customer {customer_id} does not exist")
-            if customer.status not in ACCRUES_POINTS:
-                raise _may_not_accrue(customer.status, customer.inactive_reason)
-            balance, version = self._points.balance(customer_id)
-            if balance + adjustment.amount < 0:
-                raise Invalid(f"the balance is {balance}; removing {-adjustment.amount} would make it negative",
-                              fields=[field_error("amount", f"would take the balance below zero ({balance})")],
-                              balance=balance)
+            balance, version = self._checked(customer_id, adjustment)
             now = utcnow()
             entry = PointsEntry(id=new_id(), amount=adjustment.amount, type=adjustment.type,
                                 reason=adjustment.reason, balance_after=balance + adjustment.amount, at=now, by=actor)
@@ -67,10 +77,6 @@ class PointsService:
         raise RetryLater("the points are being changed by others; retry shortly")
 
 
-class MayNotAccruePoints(Conflict):
-    code = "may_not_accrue"
-
-
-def _may_not_accrue(status: str, reason: str | None) -> Conflict:
+def _may_not_accrue(status: str, reason: str | None) -> MayNotAccruePoints:
     why = f"{status} ({reason})" if reason else status
     return MayNotAccruePoints(f"the customer is {why} and may not accrue points")

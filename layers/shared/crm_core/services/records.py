@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from crm_core.clock import utcnow
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.records import Change, CustomerUnavailable, RecordChanged, RecordRepository
-from crm_core.errors import Conflict, Invalid, NotFound, VersionConflict, field_error
+from crm_core.errors import Conflict, CustomerMerged, Invalid, NotFound, VersionConflict, field_error
 from crm_core.ids import new_id
 from crm_core.models.customer import Customer, FieldChange, HistoryEntry
 from crm_core.models.records import (
@@ -34,6 +34,7 @@ from crm_core.models.records import (
     Task,
 )
 from crm_core.services.staff import KnownStaff
+from crm_core.status import refuse_merged
 
 R = TypeVar("R", bound=Record)
 MEMBERSHIP = "MEMBERSHIP"
@@ -224,11 +225,12 @@ class RecordService:
         if other is None:
             raise Invalid(f"customer {related_id} does not exist",
                           fields=[field_error("related_id", "no such customer")])
-        if other.status == "merged" or this.status == "merged":
-            merged = other if other.status == "merged" else this
-            raise Conflict(f"customer {merged.customer_number} is merged and cannot be linked",
-                           fields=[field_error("related_id", "is merged")] if merged is other else [])
-        return other
+        refuse_merged(this)
+        try:
+            return refuse_merged(other)
+        except CustomerMerged as merged:
+            merged.fields = [field_error("related_id", "is merged")]
+            raise
 
     # ---- membership ------------------------------------------------------------------------------
 
@@ -279,8 +281,8 @@ class RecordService:
             customer = self._customers.get(missing.customer_id)
             if customer is None:
                 raise NotFound(f"customer {missing.customer_id} does not exist") from None
-            raise Conflict(f"customer {customer.customer_number} is merged and cannot be changed",
-                           merged_into=customer.merged_into) from None
+            refuse_merged(customer)
+            raise Conflict("the customer changed meanwhile; look again and retry") from None
         except RecordChanged:
             current = self._records.get(customer_id, kind.sk(record_id) if kind else record_id)
             if current is None:
