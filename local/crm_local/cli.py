@@ -309,13 +309,14 @@ def invoke_command(function: str, event_name: str | None, endpoint: str) -> int:
     not_running = (f"crm invoke: no local stack answers at {endpoint}; start one with `make run` "
                    "(or point --endpoint at the one that is running)")
     try:
-        functions.handler(function)  # an unknown function is named before its samples or the stack
-        event = load_event(function, event_name)
-        if not _listening(endpoint):
-            print(not_running, file=sys.stderr)
-            return 1
         # what the function prints (its logs, its metrics) goes to stderr, as to CloudWatch; stdout is the answer
+        # (its module is imported inside too: Powertools' logger keeps the stdout it finds then)
         with contextlib.redirect_stdout(sys.stderr):
+            functions.handler(function)  # an unknown function is named before its samples or the stack
+            event = load_event(function, event_name)
+            if not _listening(endpoint):
+                print(not_running, file=sys.stderr)
+                return 1
             result: Any = functions.invoke(function, event)
     except (KeyError, FileNotFoundError) as exc:
         print(f"crm invoke: {exc.args[0]}", file=sys.stderr)

@@ -134,23 +134,32 @@ class SavedState:
         """Lock the folder and open its state (made empty when there is none); whether one was there."""
         self._lock_context = _locked(self.folder)
         self._lock_context.__enter__()
-        existed = self.path.exists()
+        existed = self.path.exists() and self.path.stat().st_size > 0
         try:
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            found: dict[str, str] = {}
+            if existed:  # read before anything is written: a file of someone else's is left as it is
+                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if "meta" not in tables:
+                    db.close()
+                    self.close()
+                    raise self._unreadable(f"{self.path.name} is an SQLite file, but not one this stack saved")
+                found = dict(db.execute("SELECT name, value FROM meta").fetchall())
+                if found.get("format") != FORMAT:
+                    db.close()
+                    self.close()
+                    raise self._unreadable(f"it was saved in format {found.get('format')!r}; this stack reads "
+                                           f"{FORMAT!r}")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(SCHEMA)
-            found = dict(db.execute("SELECT name, value FROM meta").fetchall())
         except sqlite3.DatabaseError as error:
             self.close()
             raise self._unreadable(f"{self.path.name} is not a state file this stack can read ({error})") from None
-        if found and found.get("format") != FORMAT:
-            self.close()
-            raise self._unreadable(f"it was saved in format {found.get('format')!r}; this stack reads {FORMAT!r}")
         if not found:
             db.execute("INSERT INTO meta VALUES ('format', ?), ('created', ?)", (FORMAT, _now()))
         self._db = db
-        return existed and bool(found)
+        return existed
 
     def _unreadable(self, reason: str) -> StateError:
         return StateError(

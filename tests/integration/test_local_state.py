@@ -231,3 +231,14 @@ def test_a_save_that_fails_keeps_its_changes_for_the_next(account: Callable[[], 
 def _no_listener() -> Iterator[None]:
     yield
     emulator.set_listener(None)
+
+
+def test_an_sqlite_file_of_something_else_is_refused_and_left_as_it_is(folder: Path) -> None:
+    folder.mkdir()
+    with sqlite3.connect(folder / DATABASE) as db:
+        db.execute("CREATE TABLE notes (text TEXT)")
+        db.execute("INSERT INTO notes VALUES ('mine')")
+    before = (folder / DATABASE).read_bytes()
+    with pytest.raises(StateError, match="not one this stack saved"):
+        SavedState(folder).open()
+    assert (folder / DATABASE).read_bytes() == before
