@@ -217,8 +217,9 @@ class _Progress(io.StringIO):
     """crm import's progress lines, passed on every tenth chunk."""
 
     def write(self, text: str) -> int:
-        done = re.search(r"running, (\d+)/", text)
-        if done and int(done.group(1)) % 10_000 == 0 and int(done.group(1)):
+        done = re.search(r"running, ([\d,]+)/", text)
+        rows = int(done.group(1).replace(",", "")) if done else 0
+        if rows and rows % 10_000 == 0:
             progress(f"local_stack: {text.strip().split(': ', 2)[-1]}")
         return super().write(text)
 
