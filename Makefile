@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help setup run reset-data test unit test-fast lint typecheck bench openapi build deploy clean
@@ -53,11 +55,20 @@ bench: $(STAMP) ## Benchmarks: cold start, items read per search
 openapi: $(STAMP) ## Write the API's OpenAPI document to openapi.json
 	$(BIN)/crm openapi > openapi.json
 
-build: ## sam build (needs the AWS SAM CLI)
-	sam build
+$(SAM_STAMP): tools/sam-cli.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet -r tools/sam-cli.txt
+	@touch $(SAM_STAMP)
 
-deploy: build ## sam deploy --guided (needs an AWS account)
-	sam deploy --guided
+build: $(SAM_STAMP) ## sam build for arm64 (the SAM CLI in .venv-sam; needs a Python 3.12 on PATH, pyenv's if present)
+	@if ! python3.12 --version >/dev/null 2>&1 && command -v pyenv >/dev/null; then \
+	  export PYENV_VERSION=$$(pyenv versions --bare | grep -E '^3\.12(\.|$$)' | tail -1); fi; \
+	python3.12 --version >/dev/null 2>&1 || { echo "sam build needs a Python 3.12 on PATH (the functions' runtime)"; exit 1; }; \
+	$(SAM_VENV)/bin/sam build
 
-clean: ## Remove .venv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
+deploy: build ## sam deploy --guided (needs an AWS account; see the README's runbook)
+	$(SAM_VENV)/bin/sam deploy --guided
+
+clean: ## Remove the venvs and caches
+	rm -rf $(VENV) $(SAM_VENV) .venv-translator .pytest_cache .mypy_cache .ruff_cache .aws-sam

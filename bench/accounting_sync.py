@@ -55,6 +55,7 @@ from crm_core.dal.dynamo import ReadMeter, batch_write, to_item
 from crm_core.ids import new_id
 from crm_core.models.customer import Address, Customer
 from crm_core.services.customers import dedupe_of
+from crm_local.stack import create_secrets_and_parameters
 from crm_local.template import Template
 from import_write import FakeContext, WriteMeter
 from report import count, ratio, seconds, table
@@ -222,12 +223,13 @@ def measure(size: int) -> Result:
         ddb = boto3.client("dynamodb", config=Config(parameter_validation=False))  # seeding: botocore's checks off
         for args in template.tables().values():
             ddb.create_table(**args)
+        create_secrets_and_parameters(template)  # the keys and the token's secret, read at run time
         environment_of = template.functions()["AccountingSyncFunction"].environment
         os.environ.update(environment_of)
         os.environ.update(POWERTOOLS_LOG_LEVEL=BENCH_ENV["POWERTOOLS_LOG_LEVEL"], ACCOUNTS_ADAPTER="rest",
                           ACCOUNTS_API_URL=server.url)
-        boto3.client("secretsmanager").create_secret(Name=environment_of["ACCOUNTS_API_TOKEN_SECRET"],
-                                                     SecretString=server.token)
+        boto3.client("secretsmanager").put_secret_value(SecretId=environment_of["ACCOUNTS_API_TOKEN_SECRET"],
+                                                        SecretString=server.token)
         progress(f"accounting_sync: seeding {size:,} customers")
         seeded = seed(ddb, os.environ["TABLE_NAME"], server, size)
         progress(f"accounting_sync: seeded {seeded.items:,} items in {seconds(seeded.seconds)}; first sync")

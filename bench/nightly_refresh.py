@@ -58,6 +58,7 @@ from crm_core.ids import new_id
 from crm_core.models.money import Invoice
 from crm_core.money import OpenInvoice, money, next_refresh
 from crm_core.services.money import NightlyRefresh, _snapshot
+from crm_local.stack import create_secrets_and_parameters
 from crm_local.template import Template
 from import_write import FakeContext, WriteMeter
 from report import count, ratio, seconds, table
@@ -210,6 +211,7 @@ def measure_size(size: int) -> SizeResult:
         ddb = boto3.client("dynamodb", config=Config(parameter_validation=False))  # seeding: botocore's checks off
         for args in template.tables().values():
             ddb.create_table(**args)
+        create_secrets_and_parameters(template)  # the cursor key, read at run time
         os.environ.update(template.functions()["BalanceRefreshFunction"].environment)
         os.environ["POWERTOOLS_LOG_LEVEL"] = BENCH_ENV["POWERTOOLS_LOG_LEVEL"]  # the template says INFO
         table_name = os.environ["TABLE_NAME"]

@@ -41,7 +41,7 @@ def _printed(main: Callable[[list[str]], int], argv: list[str]) -> str:
 
 
 BENCHMARKS: dict[str, tuple[str, Callable[[argparse.Namespace], str]]] = {
-    "cold_start": ("Cold start: import time of each API handler in a fresh process",
+    "cold_start": ("Cold start: import time of each function's handler in a fresh process",
                    lambda args: cold_start.run(quick=args.quick)),
     "search": ("Search: DynamoDB items read per customer search, by table size",
                lambda args: search_reads.run(quick=args.quick, large=args.large)),

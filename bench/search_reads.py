@@ -46,6 +46,7 @@ from crm_core.models.customer import Address, Customer, FieldChange, HistoryEntr
 from crm_core.services.customers import DEFAULT_WINDOW_DAYS, claims_of, customer_terms, dedupe_of
 from crm_core.text import query_words
 from crm_local import emulator
+from crm_local.stack import create_secrets_and_parameters
 from crm_local.template import Template
 from report import count, ratio, seconds, table
 
@@ -394,6 +395,7 @@ def measure_size(size: int) -> SizeResult:
         ddb = boto3.client("dynamodb")
         for args in template.tables().values():
             ddb.create_table(**args)
+        create_secrets_and_parameters(template)  # the cursor key, read at run time
         for function in template.functions().values():
             os.environ.update({k: v for k, v in function.environment.items() if k != "POWERTOOLS_SERVICE_NAME"})
         table_name = os.environ["TABLE_NAME"]

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from moto import mock_aws
 
-from crm_core import wiring
+from crm_core import correlation, wiring
 from crm_local import emulator
-from crm_local.template import Template
+from crm_local.template import Function, Template
 
 emulator.install()  # moto's DynamoDB at the cost of the items (as the local stack and the benchmarks run it)
 
+CURSOR_SIGNING_KEY = "tests-cursor-signing-key-0123456789"
 TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -24,7 +27,6 @@ TEST_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "CustomerWorkflowTests",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "CURSOR_SIGNING_KEY": "tests-cursor-signing-key-0123456789",
     "AWS_MAX_ATTEMPTS": "2",
 }
 
@@ -36,13 +38,14 @@ def _environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     wiring.reset()
+    correlation.use(None)  # no test starts inside another's request
     yield
     wiring.reset()
 
 
 @pytest.fixture
 def template() -> Template:
-    return Template(secrets={"CursorSigningSecret": TEST_ENV["CURSOR_SIGNING_KEY"],
+    return Template(secrets={"CursorSigningSecret": CURSOR_SIGNING_KEY,
                              "UnsubscribeSigningSecret": "tests-unsubscribe-signing-key-0123456789"},
                     parameters={"PublicBaseUrl": "http://127.0.0.1:3000"})
 
@@ -51,6 +54,7 @@ def template() -> Template:
 def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Template]:
     """A moto account holding every table, bucket and queue of template.yaml, the buckets configured as the
     template configures them (versioning, notifications); functions see the template's environment."""
+    from crm_local.iam import Guard
     from crm_local.stack import create_resources
 
     with mock_aws():
@@ -59,8 +63,26 @@ def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Templat
             for name, value in function.environment.items():
                 if name not in ("POWERTOOLS_SERVICE_NAME",):
                     monkeypatch.setenv(name, value)
+            _act_as(function, monkeypatch)
         wiring.reset()
-        yield template
+        with Guard(template).installed():  # each handler may do what its role in template.yaml allows, no more
+            yield template
+
+
+def _act_as(function: Function, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The function's handler, as the tests import it, runs as that function (its calls checked by the guard)."""
+    from crm_local.iam import acting_as
+
+    if str(function.code_uri) not in sys.path:  # as Lambda finds it: its CodeUri first
+        monkeypatch.syspath_prepend(str(function.code_uri))
+    module = importlib.import_module(function.module)
+    handler = getattr(module, function.attribute)
+
+    def as_function(event: Any, context: Any) -> Any:
+        with acting_as(function.logical_id):
+            return handler(event, context)
+
+    monkeypatch.setattr(module, function.attribute, as_function)
 
 
 class FakeContext:

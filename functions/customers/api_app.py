@@ -1,5 +1,6 @@
 """One way to build an API function: a Powertools REST resolver with request validation, the routers it
-serves, errors mapped in one place (``crm_core.http``), and the Lambda handler with logging and tracing.
+serves, errors mapped in one place (``crm_core.http``), and the Lambda handler with logging, metrics (one
+outcome per request) and tracing.
 
 Before the resolver reads a request, the handler checks it at the edge: on a staff function, that the
 caller's roles may call the route API Gateway matched (``crm_core.roles``: 401, 403 ``no_role`` or
@@ -12,15 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contract import honest_json
+from crm_core import correlation
 from crm_core.errors import DomainError
-from crm_core.http import authorize, check_body, refusal, register_error_handlers
+from crm_core.http import authorize, check_body, outcome_metric, refusal, register_error_handlers
 from crm_core.roles import route_key
 from idempotent import idempotency_key, once
 
@@ -47,6 +50,7 @@ def api_function(*routers: Router, public: bool = False, form_routes: Iterable[s
     may answer 429."""
     logger = Logger()
     tracer = Tracer()
+    metrics = Metrics()
     app = ApiResolver(staff=not public, rate_limited=rate_limited)
     for router in routers:
         app.include_router(router)
@@ -54,8 +58,10 @@ def api_function(*routers: Router, public: bool = False, form_routes: Iterable[s
     forms = frozenset(form_routes)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @metrics.log_metrics(capture_cold_start_metric=True)
     @tracer.capture_lambda_handler
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        correlation.use(logger.get_correlation_id())  # queue messages this request causes carry it on
         route = route_key(str(event.get("httpMethod") or ""), str(event.get("resource") or ""))
         try:
             user = None if public else authorize(event).username
@@ -67,7 +73,10 @@ def api_function(*routers: Router, public: bool = False, form_routes: Iterable[s
         except DomainError as refused:
             logger.info("request refused", extra={"route": route, "status": refused.status, "code": refused.code,
                                                   "reason": refused.message})
-            return refusal(refused)
-        return app.resolve(event, context)
+            response = refusal(refused)
+        else:
+            response = app.resolve(event, context)
+        metrics.add_metric(name=outcome_metric(int(response["statusCode"])), unit=MetricUnit.Count, value=1)
+        return response
 
     return app, handler

@@ -27,7 +27,7 @@ from crm_core.models.customer import (
 )
 from crm_core.models.records import CustomerDetail
 from crm_core.wiring import customer_service, record_service
-from route_params import CustomerId
+from route_params import CustomerId, PageLimit
 
 router = Router()
 
@@ -46,7 +46,7 @@ def search_customers(
     type: Annotated[str | None, Query(description="individual or organization")] = None,
     status: Annotated[str | None, Query(description="active, enrolled, inactive or merged")] = None,
     assigned_to: Annotated[str | None, Query(description="staff username")] = None,
-    limit: Annotated[int | None, Query(description="page size (capped)")] = None,
+    limit: PageLimit = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> CustomerPage:
     raw = {"q": q, "registered_within_days": registered_within_days, "type": type, "status": status,
@@ -75,7 +75,7 @@ def patch_customer(actor: SignedIn, customer_id: CustomerId, changes: Annotated[
 @router.get("/customers/<customer_id>/history", tags=["customers"], summary="Change history, newest first")
 def customer_history(
     customer_id: CustomerId,
-    limit: Annotated[int | None, Query(ge=1)] = None,
+    limit: PageLimit = None,
     cursor: Annotated[str | None, Query()] = None,
 ) -> HistoryPage:
     return customer_service().history(customer_id, limit, cursor)

@@ -35,10 +35,10 @@ from crm_core.models.records import (
 )
 from crm_core.services.records import COSTS, DELIVERIES, JOBS
 from crm_core.wiring import money_service, record_service
-from route_params import CustomerId, RecordId
+from route_params import CustomerId, PageLimit, RecordId
 
 router = Router()
-Limit = Annotated[int | None, Query(ge=1)]
+Limit = PageLimit
 Cursor = Annotated[str | None, Query(max_length=2000)]
 
 

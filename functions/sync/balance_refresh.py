@@ -3,7 +3,8 @@
 Invoices past their due date become ``overdue`` and balances are recomputed — only for the customers whose
 money changed or whose open invoices crossed a due date or aging edge since the last run. The schedule's
 event delivered twice runs once (a run record per day); a run that died is finished by the next one.
-Figures go to CloudWatch as metrics (customers refreshed, invoices marked overdue, duration).
+Figures go to CloudWatch as metrics (customers refreshed, invoices marked overdue, duration), and each
+completed run counts one ``RunCompleted``: the alarm that the night's run has not completed watches it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from crm_core import correlation
 from crm_core.clock import utcnow
 from crm_core.wiring import nightly_refresh
 
@@ -31,13 +33,15 @@ def run_day(event: dict[str, Any]) -> date:
     return datetime.fromisoformat(moment.replace("Z", "+00:00")).date() if moment else utcnow().date()
 
 
-@metrics.log_metrics
 @logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = time.perf_counter()
     day = run_day(event)
-    figures = nightly_refresh().run(day, str(event.get("id") or context.aws_request_id))
+    run_id = str(event.get("id") or context.aws_request_id)
+    correlation.use(run_id, logger)
+    figures = nightly_refresh().run(day, run_id)
     if figures is None:
         metrics.add_metric(name="RefreshRunsSkipped", unit=MetricUnit.Count, value=1)
         logger.info("this day's refresh is done or under way; nothing to do", extra={"day": day.isoformat()})
@@ -47,5 +51,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="InvoicesMarkedOverdue", unit=MetricUnit.Count, value=figures["invoices_marked_overdue"])
     metrics.add_metric(name="CustomersNotRefreshed", unit=MetricUnit.Count, value=figures["customers_failed"])
     metrics.add_metric(name="RefreshDuration", unit=MetricUnit.Seconds, value=round(elapsed, 3))
+    metrics.add_metric(name="RunCompleted", unit=MetricUnit.Count, value=1)
     logger.info("balances refreshed", extra={"day": day.isoformat(), **figures, "seconds": round(elapsed, 3)})
     return {"day": day.isoformat(), "ran": True, **figures}

@@ -134,6 +134,7 @@ class LocalStack:
         from crm_local import emulator
         from crm_local.api_server import LocalApi
         from crm_local.emulator_server import EmulatorServer
+        from crm_local.iam import Guard
         from crm_local.poller import QueuePoller
         from crm_local.stack import Functions, create_resources, local_template, point_at
         from crm_local.state import Restored, SavedState
@@ -146,6 +147,7 @@ class LocalStack:
         self.restored: Restored | None = None
         saved_before = self.saved.open() if self.saved is not None else False  # checked before anything listens
         started: list[EmulatorServer] = []
+        self._guard = contextlib.ExitStack()
         try:
             self.emulator = EmulatorServer(host, aws_port)
             self.emulator.start()
@@ -162,10 +164,13 @@ class LocalStack:
                     say(f"restoring the saved state from {_shown(self.saved.folder)}")
                     self.restored = self.saved.restore(progress)
                 self.saved.start()
+            # each function may do locally only what its role in template.yaml lets it do in AWS
+            self._guard.enter_context(Guard(self.template).installed())
             self.functions = Functions(self.template)
             self.api = LocalApi(self.functions, host, api_port)
             self.api.start()
         except BaseException:
+            self._guard.close()
             if self.saved is not None:
                 self.saved.close()
             for server in started:
@@ -186,6 +191,7 @@ class LocalStack:
         self.poller.stop()
         self.api.stop()
         self.emulator.stop()
+        self._guard.close()
         saving = 0.0
         if self.saved is not None:
             saving = self.saved.stop()

@@ -65,8 +65,8 @@ def point_at(endpoint: str, template: Template) -> None:
 
 
 def create_resources(template: Template) -> list[str]:
-    """Create every table, bucket, queue and topic of the template that does not exist yet, and configure the
-    buckets (versioning, notifications); returns their names."""
+    """Create every table, bucket, queue, topic, secret and SSM parameter of the template that does not exist
+    yet, and configure the buckets (versioning, notifications); returns their names."""
     ddb = boto3.client("dynamodb")
     existing = set(ddb.list_tables()["TableNames"])
     names = []
@@ -88,8 +88,30 @@ def create_resources(template: Template) -> list[str]:
     for topic in template.topics().values():
         sns.create_topic(Name=topic)
         names.append(topic)
+    names += create_secrets_and_parameters(template)
     configure_buckets(template, s3)
     verify_senders(template)
+    return names
+
+
+def create_secrets_and_parameters(template: Template) -> list[str]:
+    """The secrets the functions read at run time (the template's local values, else a stand-in) and the SSM
+    parameters, with their values resolved as the template resolves them locally."""
+    secrets = boto3.client("secretsmanager")
+    have = {s["Name"] for page in secrets.get_paginator("list_secrets").paginate() for s in page["SecretList"]}
+    names = []
+    for logical_id in template.of_type("AWS::SecretsManager::Secret"):
+        name = template.resolve({"Ref": logical_id})
+        if name not in have:
+            secrets.create_secret(Name=name, SecretString=template.secrets.get(
+                logical_id, f"local-stand-in-for-{logical_id}-not-a-secret"))
+        names.append(name)
+    ssm = boto3.client("ssm")
+    for resource in template.of_type("AWS::SSM::Parameter").values():
+        props = template.resolve(resource["Properties"])
+        ssm.put_parameter(Name=props["Name"], Value=str(props["Value"]), Type=props.get("Type", "String"),
+                          Overwrite=True)
+        names.append(props["Name"])
     return names
 
 
@@ -153,6 +175,8 @@ class Functions:
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         context = LambdaContext(function_name=self.template.physical_name(logical_id),
                                 aws_request_id=str(uuid.uuid4()))
+        from crm_local.iam import acting_as
+
         handler = self.handler(logical_id)
-        with self._running[logical_id]:
+        with self._running[logical_id], acting_as(logical_id):  # its AWS calls are checked against its role
             return handler(event, context)

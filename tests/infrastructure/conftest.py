@@ -62,3 +62,11 @@ def probe_handler(logical_id: str) -> dict[str, Any]:
         f"{done.stderr}")
     report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return report
+
+
+@pytest.fixture(scope="session")
+def translated() -> dict[str, Any]:
+    """template.yaml as CloudFormation, translated by aws-sam-translator as `sam deploy` translates it."""
+    from infrastructure.translated import translate
+
+    return translate()

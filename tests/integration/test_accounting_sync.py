@@ -22,10 +22,11 @@ SCHEDULE = {"id": "s1", "detail-type": "Scheduled Event", "source": "aws.events"
 
 @pytest.fixture
 def accounts(aws: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAccountsServer]:
-    """The REST adapter pointed at a fake accounts API on a free loopback port; its token in Secrets Manager."""
+    """The REST adapter pointed at a fake accounts API on a free loopback port; its token in the stack's secret
+    (as an operator puts it there)."""
     with FakeAccountsServer() as server:
         secret = aws.functions()["AccountingSyncFunction"].environment["ACCOUNTS_API_TOKEN_SECRET"]
-        boto3.client("secretsmanager").create_secret(Name=secret, SecretString=server.token)
+        boto3.client("secretsmanager").put_secret_value(SecretId=secret, SecretString=server.token)
         monkeypatch.setenv("ACCOUNTS_ADAPTER", "rest")
         monkeypatch.setenv("ACCOUNTS_API_URL", server.url)
         wiring.reset()
@@ -143,7 +144,8 @@ def test_staff_run_it_now_through_the_api_and_the_queue(api: Call, aws: Template
     assert asked.status == 202 and asked.body == {"queued": True, "marked": 1}
     sqs = boto3.client("sqs")
     messages = sqs.receive_message(QueueUrl=aws.queue_url("AccountingQueue"), AttributeNames=["All"])["Messages"]
-    assert json.loads(messages[0]["Body"]) == {"run": "requested"}
+    body = json.loads(messages[0]["Body"])
+    assert body["kind"] == "run" and body["correlation_id"]  # the request's id goes with it
     result = accounting_sync.handler(sqs_event(messages, aws.queue_arn("AccountingQueue")), context)
     assert result == {"batchItemFailures": []}
     assert accounting(api, ada)["state"] == "synced"

@@ -160,7 +160,9 @@ def test_large_export_runs_in_the_background(api: Call, aws: Template, worker: A
     assert api("GET", f"/exports/{answer.body['id']}").body["status"] == "queued"
     # When the export function gets the queued message
     event = _queued_event(aws)
-    assert json.loads(event["Records"][0]["body"]) == {"job_id": answer.body["id"]}
+    message = json.loads(event["Records"][0]["body"])
+    assert message["kind"] == "export" and message["job_id"] == answer.body["id"]
+    assert message["correlation_id"]  # the request's id: the export function logs under it
     assert worker(event) == {"batchItemFailures": []}
     # Then the export is completed, with its link, and the file has the customers that exist
     done = api("GET", f"/exports/{answer.body['id']}").body

@@ -241,3 +241,11 @@ def test_a_send_that_fails_unexplained_puts_the_recipient_back_and_each_is_sent_
     done = api("GET", f"/mailings/{mailing['id']}").body
     assert failed and done["status"] == "completed" and done["counts"]["sent"] == 5
     assert {r["status"] for r in done["recipients"]} == {"sent"}
+
+
+@pytest.mark.parametrize("path", ["/customers", "/customers/{id}/history", "/customers/{id}/invoices",
+                                  "/customers/{id}/purchases", "/customers/{id}/points"])
+def test_page_sizes_are_capped_at_the_edge_naming_limit(api: Call, ada: dict[str, Any], path: str) -> None:
+    answer = api("GET", path.format(id=ada["id"]), query={"limit": 101})
+    assert answer.status == 422 and _fields(answer) == ["limit"], answer.body
+    assert api("GET", path.format(id=ada["id"]), query={"limit": 100}).status == 200

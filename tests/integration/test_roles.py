@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from conftest import TEST_ENV, FakeContext
+from conftest import CURSOR_SIGNING_KEY, FakeContext
 from crm_core.roles import PERMISSIONS, ROLES, permissions_of, role_needed
 from crm_local.events import api_event
 from crm_local.template import Template
 from integration.conftest import Call
 
-SAM = Template(secrets={"CursorSigningSecret": TEST_ENV["CURSOR_SIGNING_KEY"]})
+SAM = Template(secrets={"CursorSigningSecret": CURSOR_SIGNING_KEY})
 STAFF_ROUTES = sorted((r.method, r.path, r.function) for r in SAM.routes() if not r.public)
 ANY_ID = "01JB2Z6Q3M8V5K7N9P4R2T6W8X"
 # What the README's roles table promises, written out here apart from crm_core/roles.py: admin alone does what

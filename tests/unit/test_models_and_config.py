@@ -71,14 +71,18 @@ def test_patch_needs_a_version() -> None:
 
 def test_settings_name_the_missing_variable() -> None:
     with pytest.raises(ConfigurationError, match="TABLE_NAME"):
-        load_settings({"CURSOR_SIGNING_KEY": "k" * 32})
+        load_settings({"CURSOR_SIGNING_SECRET": "CursorSigningSecret"})
 
 
-def test_settings_refuse_a_short_signing_key() -> None:
-    with pytest.raises(ConfigurationError, match="CURSOR_SIGNING_KEY"):
-        load_settings({"TABLE_NAME": "customers", "CURSOR_SIGNING_KEY": "short"})
+def test_settings_refuse_an_empty_secret_name_and_hold_no_secret() -> None:
+    with pytest.raises(ConfigurationError, match="MAIL_SEND_RATE"):
+        load_settings({"TABLE_NAME": "customers", "MAIL_SEND_RATE": "0"})
+    # secrets are read at run time (crm_core.parameters): the settings only name them
+    settings = load_settings({"TABLE_NAME": "customers", "CURSOR_SIGNING_SECRET": "arn:aws:secretsmanager:x"})
+    assert settings.cursor_signing_secret == "arn:aws:secretsmanager:x"
+    assert not any("key" in name and "secret" not in name for name in type(settings).model_fields)
 
 
 def test_settings_read_numbers_from_text() -> None:
-    settings = load_settings({"TABLE_NAME": "customers", "CURSOR_SIGNING_KEY": "k" * 32, "MAX_PAGE_SIZE": "50"})
-    assert settings.max_page_size == 50
+    settings = load_settings({"TABLE_NAME": "customers", "DEFAULT_PAGE_SIZE": "50"})
+    assert settings.default_page_size == 50

@@ -67,11 +67,13 @@ def test_routes_without_an_authorizer_are_public() -> None:
     assert [(r.method, r.path, r.function, r.public) for r in routes] == [("GET", "/x", "Fn", True)]
 
 
-def test_every_table_bucket_queue_and_topic_is_created() -> None:
+def test_every_table_bucket_queue_topic_and_secret_is_created() -> None:
     template = Template(DOCUMENT, stack_name="s", secrets={"Secret": "k"})
     with mock_aws():
         names = create_resources(template)
-        assert set(names) == {"s-Table", "s-uploads", "s-named", "s-work", "s-ordered.fifo", "s-bounces"}
+        assert set(names) == {"s-Table", "s-uploads", "s-named", "s-work", "s-ordered.fifo", "s-bounces", "Secret"}
+        # the functions read the secret at run time: it holds the local value the template was given
+        assert boto3.client("secretsmanager").get_secret_value(SecretId="Secret")["SecretString"] == "k"
         assert boto3.client("s3").list_buckets()["Buckets"]
         fifo = boto3.client("sqs").get_queue_url(QueueName="s-ordered.fifo")["QueueUrl"]
         assert boto3.client("sqs").get_queue_attributes(QueueUrl=fifo, AttributeNames=["FifoQueue"])[

@@ -82,6 +82,10 @@ export async function api(method, path, options = {}) {
         },
       });
     }
+    if ((response.status === 502 || response.status === 504) && method === "GET" && attempt < TRIES) {
+      await sleep(400 * attempt); // the gateway lost the function's answer: a read is safe to ask again
+      continue;
+    }
     if (response.status === 503 && attempt < TRIES) {
       const seconds = Number(response.headers.get("Retry-After")) || 1;
       await sleep(Math.min(seconds * 1000, MAX_WAIT_MS));
@@ -122,6 +126,7 @@ async function underWay(response) {
 // Words for an error a person can act on, whatever it was.
 export function describe(error) {
   if (error instanceof ApiError) {
+    if (error.status === 401) return "You are no longer signed in: reload the page to sign in again.";
     if (error.status === 403 && error.code === "no_role") {
       return "Your account has no role in the console yet: ask an administrator to add you to a staff group.";
     }

@@ -394,12 +394,16 @@ export class RecordScreen {
 }
 
 const MOVES = {
-  notes: "note", tasks: "touch point", benefits: "account benefit", relationships: "relationship",
-  relationships_dropped: "relationship already on the other customer (dropped)", memberships: "membership",
-  points_entries: "points entry", history: "history entry", invoices: "invoice", payments: "payment", purchases: "purchase",
+  notes: ["note", "notes"], tasks: ["touch point", "touch points"], benefits: ["account benefit", "account benefits"],
+  relationships: ["relationship", "relationships"], memberships: ["membership", "memberships"],
+  points_entries: ["points entry", "points entries"], history: ["history entry", "history entries"],
+  invoices: ["invoice", "invoices"], payments: ["payment", "payments"], purchases: ["purchase", "purchases"],
 };
 
 function moveLabel(kind, n) {
-  const label = MOVES[kind] || words(kind);
-  return kind === "relationships_dropped" ? `${n} ${label}` : `${n} ${label}${n === 1 ? "" : "s"} move${n === 1 ? "s" : ""}`;
+  if (kind === "relationships_dropped") {
+    return `${n} relationship${n === 1 ? "" : "s"} the other customer already has (dropped)`;
+  }
+  const [one, many] = MOVES[kind] || [words(kind), words(kind)];
+  return `${n} ${n === 1 ? one : many} move${n === 1 ? "s" : ""}`;
 }

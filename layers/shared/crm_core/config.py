@@ -1,6 +1,7 @@
 """Configuration read from the environment that template.yaml sets, validated once per cold start.
 
-This is the only module that reads ``os.environ``.
+This is the only module that reads ``os.environ``. Secrets are not in the environment: it names the Secrets
+Manager secrets (and the SSM parameter) that ``crm_core.parameters`` reads at run time.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     table_name: str = Field(min_length=3, description="the customers table (single-table design)")
-    cursor_signing_key: str = Field(min_length=16, description="HMAC key that signs pagination cursors")
+    cursor_signing_secret: str | None = Field(default=None, min_length=1,
+                                              description="the secret holding the HMAC key of pagination cursors")
     stage: str = "dev"
-    max_page_size: int = Field(default=100, ge=1, le=1000)
     default_page_size: int = Field(default=25, ge=1, le=1000)
     cursor_ttl_seconds: int = Field(default=3600, ge=60)
     aws_max_attempts: int = Field(default=5, ge=1, le=20)
@@ -56,9 +57,10 @@ class Settings(BaseModel):
                                                                    "is shared between them)")
     ses_configuration_set: str | None = Field(default=None, min_length=1,
                                               description="SES configuration set (bounces and complaints → SNS)")
-    public_base_url: str = Field(default="http://127.0.0.1:3000", min_length=8,
-                                 description="where links in emails point (reset, unsubscribe)")
-    unsubscribe_signing_key: str | None = Field(default=None, min_length=16, description="signs unsubscribe links")
+    public_base_url_parameter: str | None = Field(default=None, min_length=2, description=(
+        "the SSM parameter holding where links in emails point (reset, unsubscribe)"))
+    unsubscribe_signing_secret: str | None = Field(default=None, min_length=1,
+                                                   description="the secret holding the key of unsubscribe links")
     reset_token_minutes: int = Field(default=60, ge=5, le=24 * 60)
     # Staff directory (the functions that list staff or check names against it)
     staff_user_pool_id: str | None = Field(default=None, min_length=1,
@@ -67,9 +69,8 @@ class Settings(BaseModel):
 
 _ENV = {
     "table_name": "TABLE_NAME",
-    "cursor_signing_key": "CURSOR_SIGNING_KEY",
+    "cursor_signing_secret": "CURSOR_SIGNING_SECRET",
     "stage": "STAGE",
-    "max_page_size": "MAX_PAGE_SIZE",
     "default_page_size": "DEFAULT_PAGE_SIZE",
     "cursor_ttl_seconds": "CURSOR_TTL_SECONDS",
     "aws_max_attempts": "AWS_MAX_ATTEMPTS",
@@ -94,8 +95,8 @@ _ENV = {
     "mail_send_rate": "MAIL_SEND_RATE",
     "mail_senders": "MAIL_SENDERS",
     "ses_configuration_set": "SES_CONFIGURATION_SET",
-    "public_base_url": "PUBLIC_BASE_URL",
-    "unsubscribe_signing_key": "UNSUBSCRIBE_SIGNING_KEY",
+    "public_base_url_parameter": "PUBLIC_BASE_URL_PARAMETER",
+    "unsubscribe_signing_secret": "UNSUBSCRIBE_SIGNING_SECRET",
     "reset_token_minutes": "RESET_TOKEN_MINUTES",
     "staff_user_pool_id": "STAFF_USER_POOL_ID",
 }

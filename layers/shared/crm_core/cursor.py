@@ -11,14 +11,17 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from crm_core.errors import InvalidCursor, field_error
 
 
 class CursorCodec:
-    def __init__(self, key: str, ttl_seconds: int) -> None:
-        self._key = key.encode()
+    def __init__(self, key: str | Callable[[], str], ttl_seconds: int) -> None:
+        """``key``: the signing key, or where to read it when a cursor is made or read (a secret read at run
+        time, so a rotated key takes effect without a deployment)."""
+        self._key = key if callable(key) else (lambda: key)
         self._ttl = ttl_seconds
 
     @staticmethod
@@ -29,7 +32,7 @@ class CursorCodec:
     def encode(self, scope: str, position: Any, now: float | None = None) -> str:
         issued = int(time.time() if now is None else now)
         payload = json.dumps({"s": scope, "p": position, "x": issued + self._ttl}, separators=(",", ":")).encode()
-        signature = hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
+        signature = hmac.new(self._key().encode(), payload, hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(payload + signature).decode().rstrip("=")
 
     def decode(self, cursor: str, scope: str, now: float | None = None) -> Any:
@@ -38,7 +41,7 @@ class CursorCodec:
         except (ValueError, TypeError):
             raise _bad("is not a cursor this API issued") from None
         payload, signature = raw[:-16], raw[-16:]
-        expected = hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
+        expected = hmac.new(self._key().encode(), payload, hashlib.sha256).digest()[:16]
         if len(raw) <= 16 or not hmac.compare_digest(signature, expected):
             raise _bad("is not a cursor this API issued")
         data = json.loads(payload)

@@ -147,6 +147,16 @@ def _answer(exc: DomainError) -> tuple[int, dict[str, Any], dict[str, str] | Non
     return exc.status, error_body(exc.code, exc.message, exc.fields, **exc.details), headers
 
 
+def outcome_metric(status: int) -> str:
+    """The metric that counts an answer with this status: ``ApiOk`` (below 400), ``ApiRetryLater`` (503 with
+    Retry-After: AWS throttled us), ``ApiClientError`` (other 4xx) or ``ApiServerError`` (other 5xx)."""
+    if status < 400:
+        return "ApiOk"
+    if status == HTTPStatus.SERVICE_UNAVAILABLE:
+        return "ApiRetryLater"
+    return "ApiClientError" if status < 500 else "ApiServerError"
+
+
 def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain(exc: DomainError) -> Response[str]:

@@ -11,11 +11,14 @@ from crm_core.aws import client
 from crm_core.config import get_settings
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
+from crm_core.models.customer import PAGE_MAX
+from crm_core.parameters import cursor_signing_key
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from crm_core.accounting import AccountsAdapter
+    from crm_core.dal.queues import Queue
     from crm_core.dal.staff import StaffPreferencesRepository
     from crm_core.imports.service import ImportService
     from crm_core.services.accounting import AccountingSync
@@ -41,6 +44,18 @@ def staff_service() -> StaffService:
     return StaffService(directory)
 
 
+def _cursors() -> CursorCodec:
+    """Page cursors, signed with the key read from Secrets Manager when a cursor is made or read."""
+    return CursorCodec(cursor_signing_key, get_settings().cursor_ttl_seconds)
+
+
+def _queue(url: str | None, name: str) -> Queue | None:
+    """The queue adapter for a queue this function's environment names (``None``: it names none)."""
+    from crm_core.dal.queues import Queue
+
+    return Queue(client("sqs"), url, name) if url else None
+
+
 @lru_cache(maxsize=1)
 def customer_service() -> CustomerService:
     from crm_core.services.customers import CustomerService, Paging
@@ -48,8 +63,8 @@ def customer_service() -> CustomerService:
     settings = get_settings()
     return CustomerService(
         CustomerRepository(client("dynamodb"), settings.table_name),
-        CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds),
-        Paging(default=settings.default_page_size, maximum=settings.max_page_size),
+        _cursors(),
+        Paging(default=settings.default_page_size),
         lambda field, names: staff_service().known(field, names),
     )
 
@@ -73,7 +88,7 @@ def points_service() -> PointsService:
     settings = get_settings()
     ddb = client("dynamodb")
     return PointsService(CustomerRepository(ddb, settings.table_name), PointsRepository(ddb, settings.table_name),
-                         CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds), settings.max_page_size)
+                         _cursors())
 
 
 @lru_cache(maxsize=1)
@@ -86,7 +101,7 @@ def staff_preferences() -> StaffPreferencesRepository:
 @lru_cache(maxsize=1)
 def export_service() -> ExportService:
     """Exports; the bucket and queue adapters exist only where the function's environment names them."""
-    from crm_core.dal.exports import ExportFiles, ExportJobRepository, ExportQueue
+    from crm_core.dal.exports import ExportFiles, ExportJobRepository
     from crm_core.services.exports import ExportLimits, ExportService
 
     settings = get_settings()
@@ -97,9 +112,9 @@ def export_service() -> ExportService:
         customer_service().search,
         staff_preferences(),
         ExportFiles(client("s3"), settings.exports_bucket) if settings.exports_bucket else None,
-        ExportQueue(client("sqs"), settings.export_queue_url) if settings.export_queue_url else None,
+        _queue(settings.export_queue_url, "the export queue"),
         ExportLimits(sync_max=settings.export_sync_limit, link_seconds=settings.export_link_seconds,
-                     page_size=settings.max_page_size),
+                     page_size=PAGE_MAX),
     )
 
 
@@ -128,7 +143,7 @@ def import_service() -> ImportService:
         ImportQueue(client("sqs"), settings.import_queue_url) if settings.import_queue_url else None,
         customers,
         Applier(jobs, customers, customer_service()),
-        CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds),
+        _cursors(),
         ImportLimits(chunk_rows=settings.import_chunk_rows, max_upload_bytes=settings.import_max_upload_mb * 2**20,
                      reader=Limits(max_rows=settings.import_max_rows),
                      defaults=Defaults(settings.import_date_order, settings.import_default_country)),
@@ -161,7 +176,7 @@ def money_service() -> MoneyService:
     settings = get_settings()
     ddb = client("dynamodb")
     return MoneyService(CustomerRepository(ddb, settings.table_name), MoneyRepository(ddb, settings.table_name),
-                        CursorCodec(settings.cursor_signing_key, settings.cursor_ttl_seconds), settings.max_page_size)
+                        _cursors())
 
 
 @lru_cache(maxsize=1)
@@ -186,8 +201,9 @@ def accounts_adapter() -> AccountsAdapter:
 
         if not settings.accounts_api_url or not settings.accounts_api_token_secret:
             raise ConfigurationError("ACCOUNTS_API_URL and ACCOUNTS_API_TOKEN_SECRET are needed for the REST adapter")
-        token = client("secretsmanager").get_secret_value(SecretId=settings.accounts_api_token_secret)["SecretString"]
-        return RestAccounts(settings.accounts_api_url, token)
+        from crm_core.parameters import accounts_api_token
+
+        return RestAccounts(settings.accounts_api_url, accounts_api_token())
     from crm_core.accounting.sage50 import Sage50Accounts
 
     if not settings.accounting_bucket:
@@ -201,42 +217,23 @@ def accounts_adapter() -> AccountsAdapter:
 
 @lru_cache(maxsize=1)
 def accounting_sync() -> AccountingSync:
-    import json
-
     from crm_core.dal.accounting import AccountingRepository
     from crm_core.dal.runs import RunRepository
     from crm_core.services.accounting import AccountingSync
 
     settings = get_settings()
     ddb = client("dynamodb")
-    queue = settings.accounting_queue_url
+    queue = _queue(settings.accounting_queue_url, "the accounting queue")
 
     def request_run() -> None:
-        client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps({"run": "requested"}))
+        from crm_core.models.messages import AccountingRunRequested
+
+        assert queue is not None
+        queue.send([AccountingRunRequested()])
 
     return AccountingSync(CustomerRepository(ddb, settings.table_name), AccountingRepository(ddb, settings.table_name),
                           RunRepository(ddb, settings.table_name), accounts_adapter, settings.accounts_adapter,
                           request_run if queue else None)
-
-
-def _mail_queue() -> Callable[[list[dict[str, Any]]], None] | None:
-    import json
-
-    url = get_settings().mail_queue_url
-    if not url:
-        return None
-
-    def send(messages: list[dict[str, Any]]) -> None:
-        sqs = client("sqs")
-        for start in range(0, len(messages), 10):
-            entries = [{"Id": str(n), "MessageBody": json.dumps(m)} for n, m in enumerate(messages[start:start + 10])]
-            failed = sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed", [])
-            if failed:
-                from crm_core.errors import RetryLater
-
-                raise RetryLater(f"the mail queue refused {len(failed)} messages; retry shortly")
-
-    return send
 
 
 @lru_cache(maxsize=1)
@@ -247,16 +244,16 @@ def login_service() -> LoginService:
 
     settings = get_settings()
     ddb = client("dynamodb")
-    queue = _mail_queue()
     return LoginService(CustomerRepository(ddb, settings.table_name), customer_service(),
                         MailRepository(ddb, settings.table_name), RateLimiter(ddb, settings.table_name),
-                        (lambda message: queue([message])) if queue else None)
+                        _queue(settings.mail_queue_url, "the mail queue"))
 
 
 @lru_cache(maxsize=1)
 def mailing_service() -> MailingService:
     from crm_core.dal.mail import MailRepository
     from crm_core.dal.ses import SesMail
+    from crm_core.parameters import public_base_url, unsubscribe_signing_key
     from crm_core.services.mailings import MailingService
 
     settings = get_settings()
@@ -267,8 +264,9 @@ def mailing_service() -> MailingService:
                        settings.ses_configuration_set)
 
     return MailingService(CustomerRepository(ddb, settings.table_name), customer_service(),
-                          MailRepository(ddb, settings.table_name), _mail_queue(), settings.public_base_url,
-                          settings.unsubscribe_signing_key, _one(sender))
+                          MailRepository(ddb, settings.table_name), _queue(settings.mail_queue_url, "the mail queue"),
+                          public_base_url if settings.public_base_url_parameter else None,
+                          unsubscribe_signing_key if settings.unsubscribe_signing_secret else None, _one(sender))
 
 
 def _one(make: Callable[[], Any]) -> Callable[[], Any]:
@@ -290,6 +288,7 @@ def merge_service() -> MergeService:
 
 def reset() -> None:
     """Forget built services and settings (tests that change the environment)."""
+    from crm_core import parameters
     from crm_core.aws import reset_clients
 
     staff_service.cache_clear()
@@ -308,4 +307,5 @@ def reset() -> None:
     mailing_service.cache_clear()
     nightly_refresh.cache_clear()
     get_settings.cache_clear()
+    parameters.reset()
     reset_clients()

@@ -19,7 +19,6 @@ from crm_core.models.export import ExportJob, ExportStatus
 
 JOB = "JOB"
 S3_THROTTLING = {"SlowDown", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable"}
-SQS_THROTTLING = {"ThrottlingException", "RequestThrottled", "AWS.SimpleQueueService.RequestThrottled"}
 
 
 def job_pk(job_id: str) -> str:
@@ -99,18 +98,3 @@ class ExportFiles:
         return str(self._s3.generate_presigned_url("get_object", Params={"Bucket": self._bucket, "Key": key_},
                                                    ExpiresIn=seconds))
 
-
-class ExportQueue:
-    """The queue the background export function reads."""
-
-    def __init__(self, sqs: Any, queue_url: str) -> None:
-        self._sqs = sqs
-        self._url = queue_url
-
-    def send(self, job_id: str) -> None:
-        try:
-            self._sqs.send_message(QueueUrl=self._url, MessageBody=f'{{"job_id": "{job_id}"}}')
-        except ClientError as exc:
-            if error_code(exc) in SQS_THROTTLING:
-                raise RetryLater("the export queue is busy; retry shortly") from exc
-            raise

@@ -21,6 +21,7 @@ from pydantic import (
 from crm_core.text import SEARCH_FIELDS
 
 ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"  # a ULID: customer, record and export ids
+PAGE_MAX = 100  # the most items a page may ask for: the API's parameters refuse more (422), services trust them
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 CustomerType = Literal["individual", "organization"]
 CustomerStatus = Literal["active", "enrolled", "inactive", "merged"]
@@ -315,7 +316,7 @@ class SearchFilters(Strict):
 class SearchParams(SearchFilters):
     """A search and the page of it wanted."""
 
-    limit: Annotated[int, Field(ge=1)] | None = None
+    limit: Annotated[int, Field(ge=1, le=PAGE_MAX)] | None = None
     cursor: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 

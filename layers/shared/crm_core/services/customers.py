@@ -65,7 +65,6 @@ _TYPE_FIELDS = {"individual": ("first_name", "last_name"), "organization": ("org
 @dataclass(frozen=True)
 class Paging:
     default: int
-    maximum: int
 
 
 def customer_terms(c: Customer) -> set[Term]:
@@ -363,9 +362,6 @@ class CustomerService:
 
     def search(self, params: SearchParams) -> CustomerPage:
         limit = params.limit or self._paging.default
-        if limit > self._paging.maximum:
-            raise Invalid(f"limit may be at most {self._paging.maximum}",
-                          fields=[field_error("limit", f"must be at most {self._paging.maximum}")])
         scope = self._cursors.scope_of("customers", params.model_dump(exclude={"cursor", "limit"}))
         after = self._cursors.decode(params.cursor, scope) if params.cursor else None
         if params.q:
@@ -471,9 +467,6 @@ class CustomerService:
 
     def history(self, customer_id: str, limit: int | None, cursor: str | None) -> HistoryPage:
         size = limit or self._paging.default
-        if size > self._paging.maximum:
-            raise Invalid(f"limit may be at most {self._paging.maximum}",
-                          fields=[field_error("limit", f"must be at most {self._paging.maximum}")])
         if self._repo.get(customer_id) is None and self._repo.tombstone(customer_id) is None:
             raise NotFound(f"customer {customer_id} does not exist")
         scope = self._cursors.scope_of("history", customer_id)

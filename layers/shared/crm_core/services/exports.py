@@ -17,13 +17,15 @@ from typing import TypeVar
 from crm_core.clock import utcnow
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.dynamo import BATCH_GET_MAX, chunks
-from crm_core.dal.exports import ExportFiles, ExportJobRepository, ExportQueue
+from crm_core.dal.exports import ExportFiles, ExportJobRepository
+from crm_core.dal.queues import Queue
 from crm_core.dal.staff import StaffPreferencesRepository
 from crm_core.errors import ConfigurationError, NotFound
 from crm_core.export import CONTACT_COLUMNS, CONTENT_TYPES, check_columns, known_columns, write_export
 from crm_core.ids import new_id
 from crm_core.models.customer import Customer, CustomerPage, SearchParams
 from crm_core.models.export import ExportJob, ExportRequest, ExportSearch
+from crm_core.models.messages import ExportRequested
 
 Search = Callable[[SearchParams], CustomerPage]
 A = TypeVar("A")
@@ -44,7 +46,7 @@ class Counted:
 
 class ExportService:
     def __init__(self, jobs: ExportJobRepository, customers: CustomerRepository, search: Search,
-                 preferences: StaffPreferencesRepository, files: ExportFiles | None, queue: ExportQueue | None,
+                 preferences: StaffPreferencesRepository, files: ExportFiles | None, queue: Queue | None,
                  limits: ExportLimits) -> None:
         self._jobs = jobs
         self._customers = customers
@@ -75,7 +77,7 @@ class ExportService:
             return self._with_link(job)
         queue = self._need(self._queue, "EXPORT_QUEUE_URL")
         self._jobs.create(job)
-        queue.send(job.id)
+        queue.send([ExportRequested(job_id=job.id)])
         return job
 
     def get(self, job_id: str, actor: str, admin: bool) -> ExportJob:

@@ -14,14 +14,13 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from crm_core.clock import utcnow
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.mail import MailRepository, TokenSpent
+from crm_core.dal.queues import Queue
 from crm_core.dal.ratelimit import RateLimiter, subject_digest
 from crm_core.errors import (
     Conflict,
@@ -37,6 +36,7 @@ from crm_core.errors import (
 )
 from crm_core.models.customer import Customer
 from crm_core.models.mail import LoginAnswer, LoginPut, LoginRequest, ResetConfirm, ResetRequest, TemporaryPassword
+from crm_core.models.messages import SendPasswordReset
 from crm_core.passwords import (
     check_new_password,
     hash_password,
@@ -60,12 +60,12 @@ RESET_ANSWER = "If an account matches, an email with a link to reset the passwor
 
 class LoginService:
     def __init__(self, customers: CustomerRepository, customer_service: CustomerService, mail: MailRepository,
-                 limiter: RateLimiter, enqueue: Callable[[dict[str, Any]], None] | None) -> None:
+                 limiter: RateLimiter, mail_queue: Queue | None) -> None:
         self._customers = customers
         self._service = customer_service
         self._mail = mail
         self._limiter = limiter
-        self._enqueue = enqueue
+        self._mail_queue = mail_queue
 
     # ---- staff -------------------------------------------------------------------------------------
 
@@ -103,7 +103,7 @@ class LoginService:
             raise Conflict("the customer has no web login: set one first (PUT …/login)")
         if self._limiter.remaining("reset-account", customer.id, *RESET_LIMIT) <= 0:
             raise self._too_many(RESET_LIMIT)
-        self._queue({"kind": "reset", "customer_id": customer.id, "asked_by": actor})
+        self._queue(SendPasswordReset(customer_id=customer.id, asked_by=actor))
         return {"queued": True, "to": customer.email}
 
     # ---- public --------------------------------------------------------------------------------------
@@ -154,8 +154,7 @@ class LoginService:
             raise self._too_many(RESET_ADDRESS_LIMIT)
         if not self._limiter.hit("reset", subject, *RESET_LIMIT):
             raise self._too_many(RESET_LIMIT)
-        by = "username" if request.username else "email"
-        self._queue({"kind": "reset", by: subject})
+        self._queue(SendPasswordReset(username=subject) if request.username else SendPasswordReset(email=subject))
         return {"message": RESET_ANSWER}
 
     def confirm_reset(self, request: ResetConfirm) -> dict[str, str]:
@@ -173,14 +172,14 @@ class LoginService:
 
     # ---- the mailer's side of a reset ----------------------------------------------------------------
 
-    def reset_mail(self, message: dict[str, Any], minutes: int) -> tuple[Customer, str] | None:
+    def reset_mail(self, message: SendPasswordReset, minutes: int) -> tuple[Customer, str] | None:
         """The customer a queued reset is for, and a fresh token for the link; None when no account may get
         one (unknown, without an email or a web login, not allowed to sign in, or past its reset budget)."""
-        customer_id = message.get("customer_id")
-        if not customer_id and message.get("username"):
-            customer_id = self._customers.claim_owner("username", str(message["username"]))
-        if not customer_id and message.get("email"):
-            customer_id = self._customers.claim_owner("email", normalise_email(str(message["email"])))
+        customer_id = message.customer_id
+        if not customer_id and message.username:
+            customer_id = self._customers.claim_owner("username", message.username)
+        if not customer_id and message.email:
+            customer_id = self._customers.claim_owner("email", normalise_email(message.email))
         customer = self._customers.get(str(customer_id)) if customer_id else None
         if customer is None or not customer.email or customer.status not in MAY_SIGN_IN:
             return None
@@ -206,14 +205,7 @@ class LoginService:
         if problems:
             raise Invalid("the password is not strong enough", fields=[field_error(field, p) for p in problems])
 
-    def _queue(self, message: dict[str, Any]) -> None:
-        if self._enqueue is None:
+    def _queue(self, message: SendPasswordReset) -> None:
+        if self._mail_queue is None:
             raise DomainError("email is not available here")
-        self._enqueue(message)
-
-
-def queue_sender(sqs: Any, url: str) -> Callable[[dict[str, Any]], None]:
-    def send(message: dict[str, Any]) -> None:
-        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message))
-
-    return send
+        self._mail_queue.send([message])

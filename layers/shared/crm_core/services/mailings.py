@@ -25,6 +25,7 @@ from typing import Any
 from crm_core.clock import iso, utcnow
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.mail import MailRepository
+from crm_core.dal.queues import Queue
 from crm_core.dal.ses import QuotaExhausted, Rejected, SesMail
 from crm_core.errors import Conflict, Invalid, NotFound, field_error
 from crm_core.ids import new_id
@@ -42,6 +43,7 @@ from crm_core.models.mail import (
     RecipientOutcome,
     plain,
 )
+from crm_core.models.messages import PlanMailing, QueueMessage, SendBatch
 from crm_core.services.customers import CustomerService
 from crm_core.text import normalise_email
 
@@ -50,13 +52,13 @@ PAUSE = timedelta(hours=6)  # after the daily quota ran out: try again then (the
 
 class MailingService:
     def __init__(self, customers: CustomerRepository, customer_service: CustomerService, mail: MailRepository,
-                 enqueue: Callable[[list[dict[str, Any]]], None] | None, base_url: str, signing_key: str | None,
-                 sender: Callable[[], SesMail] | None = None) -> None:
+                 mail_queue: Queue | None, base_url: Callable[[], str] | None,
+                 signing_key: Callable[[], str] | None, sender: Callable[[], SesMail] | None = None) -> None:
         self._customers = customers
         self._service = customer_service
         self._mail = mail
-        self._enqueue = enqueue
-        self._base_url = base_url.rstrip("/")
+        self._mail_queue = mail_queue
+        self._base_url = base_url  # read when a link is made: a value read at run time
         self._key = signing_key
         self._sender = sender
         self._templates: dict[str, Any] = {}
@@ -87,7 +89,7 @@ class MailingService:
                    "audience": request.model_dump(mode="json", include={"ids", "list_id", "search"},
                                                   exclude_none=True)}
         self._mail.create_mailing(mailing)
-        self._queue([{"kind": "plan", "mailing_id": mailing["id"]}])
+        self._queue([PlanMailing(mailing_id=mailing["id"])])
         return self.get(mailing["id"])
 
     def get(self, mailing_id: str, limit: int = 100, after: str | None = None) -> MailingView:
@@ -303,7 +305,7 @@ class MailingService:
             cursor = page.next_cursor
 
     def _send_batches(self, mailing_id: str, ids: list[str]) -> None:
-        self._queue([{"kind": "send", "mailing_id": mailing_id, "ids": ids[n:n + RECIPIENTS_PER_MESSAGE]}
+        self._queue([SendBatch(mailing_id=mailing_id, ids=ids[n:n + RECIPIENTS_PER_MESSAGE])
                      for n in range(0, len(ids), RECIPIENTS_PER_MESSAGE)])
 
     def _compile(self, subject: str, body: str) -> Any:
@@ -319,24 +321,32 @@ class MailingService:
     def _unsubscribe_urls(self, customer_id: str, mailing_id: str) -> tuple[str, str]:
         from crm_core.mail.unsubscribe import UnsubscribeSigner
 
+        if self._base_url is None:
+            raise Invalid("links in emails are not configured here")
         token = UnsubscribeSigner(self._signing_key()).token(customer_id, mailing_id)
-        return UnsubscribeSigner.urls(self._base_url, token)
+        return UnsubscribeSigner.urls(self._base_url(), token)
+
+    def link(self, path: str) -> str:
+        """A link in an email to a page of the organisation's site (``path`` from its root)."""
+        if self._base_url is None:
+            raise Invalid("links in emails are not configured here")
+        return self._base_url().rstrip("/") + path
 
     def _signing_key(self) -> bytes:
-        if not self._key:
+        if self._key is None:
             raise Invalid("unsubscribe links are not configured here")
-        return self._key.encode()
+        return self._key().encode()
 
     def _sender_now(self) -> SesMail:
         if self._sender is None:
             raise Invalid("sending email is not configured here")
         return self._sender()
 
-    def _queue(self, messages: list[dict[str, Any]]) -> None:
-        if self._enqueue is None:
+    def _queue(self, messages: list[QueueMessage]) -> None:
+        if self._mail_queue is None:
             raise Invalid("email is not available here")
         if messages:
-            self._enqueue(messages)
+            self._mail_queue.send(messages)
 
 
 def _skip_reason(customer: Any, suppressed: dict[str, str]) -> str | None:

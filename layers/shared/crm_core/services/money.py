@@ -49,11 +49,10 @@ FAILURES_LISTED = 20  # customers a nightly run names among those it could not r
 
 class MoneyService:
     def __init__(self, customers: CustomerRepository, money_repo: MoneyRepository, cursors: CursorCodec,
-                 max_page: int, today: Callable[[], date] | None = None) -> None:
+                 today: Callable[[], date] | None = None) -> None:
         self._customers = customers
         self._money = money_repo
         self._cursors = cursors
-        self._max_page = max_page
         self._today = today or (lambda: utcnow().date())
 
     # ---- reads -------------------------------------------------------------------------------------
@@ -69,9 +68,6 @@ class MoneyService:
     def _page(self, customer_id: str, kind: str, prefix: str, limit: int | None,
               cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         size = limit or 25
-        if size > self._max_page:
-            raise Invalid(f"limit may be at most {self._max_page}",
-                          fields=[field_error("limit", f"must be at most {self._max_page}")])
         self._customer(customer_id)
         scope = self._cursors.scope_of(kind, customer_id)
         after = self._cursors.decode(cursor, scope) if cursor else None

@@ -16,17 +16,13 @@ from crm_core.status import ACCRUES_POINTS
 
 class PointsService:
     def __init__(self, customers: CustomerRepository, points: PointsRepository, cursors: CursorCodec,
-                 max_page: int) -> None:
+) -> None:
         self._customers = customers
         self._points = points
         self._cursors = cursors
-        self._max_page = max_page
 
     def statement(self, customer_id: str, limit: int | None, cursor: str | None) -> PointsStatement:
         size = limit or 25
-        if size > self._max_page:
-            raise Invalid(f"limit may be at most {self._max_page}",
-                          fields=[field_error("limit", f"must be at most {self._max_page}")])
         if self._customers.get(customer_id) is None:
             raise NotFound(f"customer {customer_id} does not exist")
         scope = self._cursors.scope_of("points", customer_id)

@@ -1,0 +1,64 @@
+"""Every function reports what it did as CloudWatch metrics (EMF lines on stdout, as Lambda ships them)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from crm_local.template import Template
+from import_books import simple_workbook
+from integration.conftest import Call
+from integration.test_imports import Drain, drain, upload  # noqa: F401 - the drain fixture
+
+ADA = {"type": "individual", "first_name": "Ada", "last_name": "Lovelace"}
+
+
+def emitted(output: str) -> tuple[Counter[str], set[str]]:
+    """The metrics of the EMF lines printed: their sums by name, and the namespaces they went to."""
+    sums: Counter[str] = Counter()
+    namespaces = set()
+    for line in output.splitlines():
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        blob: dict[str, Any] = json.loads(line)
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            namespaces.add(directive["Namespace"])
+            for metric in directive["Metrics"]:
+                value = blob[metric["Name"]]
+                sums[metric["Name"]] += sum(value) if isinstance(value, list) else value
+    return sums, namespaces
+
+
+def test_each_api_answer_counts_as_its_outcome(api: Call, aws: Template, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given staff creating a customer, then asking for one that does not exist
+    assert api("POST", "/customers", body=ADA).status == 201
+    assert api("GET", "/customers/01JZZZZZZZZZZZZZZZZZZZZZZZ").status == 404
+    # When the metrics the function printed are read
+    sums, namespaces = emitted(capsys.readouterr().out)
+    # Then one answer counted ok and one as a client error, in the stack's namespace
+    assert sums["ApiOk"] == 1 and sums["ApiClientError"] == 1 and sums["ApiServerError"] == 0
+    assert namespaces == {aws.functions()["CustomersApiFunction"].environment["POWERTOOLS_METRICS_NAMESPACE"]}
+
+
+def test_an_import_counts_its_rows_and_outcome(api: Call, drain: Drain,  # noqa: F811 - the fixture
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a workbook of 30 good rows, uploaded and worked through by the import function
+    upload(api, simple_workbook(30))
+    drain()
+    # When the metrics it printed are read
+    sums, _ = emitted(capsys.readouterr().out)
+    # Then the rows applied, the rate, the job's outcome and its rows by outcome are there
+    assert sums["ImportRowsApplied"] == 30 and sums["ImportRowsPerSecond"] > 0
+    assert sums["ImportsCompleted"] == 1 and sums["ImportsFailed"] == 0
+    assert sums["ImportRowsCreated"] == 30 and sums["ImportRowsRejected"] == 0
+
+
+def test_a_corrupt_file_counts_as_a_failed_import(api: Call, drain: Drain,  # noqa: F811 - the fixture
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    upload(api, b"not a workbook at all")
+    drain()
+    sums, _ = emitted(capsys.readouterr().out)
+    assert sums["ImportsFailed"] == 1 and sums["ImportsCompleted"] == 0
