@@ -167,6 +167,30 @@ def test_the_same_s3_event_twice_imports_once(api: Call, aws: Template, drain: D
     assert customer_count(api) == 30
 
 
+def test_a_poison_message_fails_alone(api: Call, aws: Template, drain: Drain, context: Any) -> None:
+    import import_worker
+
+    # Given an upload's S3 notice in one batch with S3's test event and three messages the queue never carries
+    sqs = boto3.client("sqs")
+    started = upload(api, simple_workbook(12))
+    notice = upload_notice(aws)
+    event = sqs_event([notice], aws.queue_arn("ImportQueue"))
+    good = event["Records"][0]
+    test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": aws.buckets()["ImportsBucket"]}
+    bodies = {"test": json.dumps(test_event), "poison-1": "not json", "poison-2": '{"job_id": "no run"}',
+              "poison-3": json.dumps({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]})}
+    event["Records"] = [{**good, "messageId": n, "body": b} for n, b in bodies.items()] + [good]
+    # When the import function gets the batch
+    result = import_worker.handler(event, context)
+    # Then only the three poison messages are reported failed (retried, then kept in the dead-letter queue)
+    assert result == {"batchItemFailures": [{"itemIdentifier": f"poison-{n}"} for n in (1, 2, 3)]}
+    # And the upload was read, and its rows go in
+    sqs.delete_message(QueueUrl=aws.queue_url("ImportQueue"), ReceiptHandle=notice["ReceiptHandle"])
+    assert drain() == []
+    done = job(api, started["id"])
+    assert done["status"] == "completed" and done["counts"]["created"] == 12
+
+
 def test_a_dry_run_writes_nothing_and_commit_applies_it(api: Call, drain: Drain,
                                                           existing: list[dict[str, Any]]) -> None:
     before = customer_count(api)
@@ -437,3 +461,39 @@ def test_a_dry_run_checked_again_with_a_mapping_then_committed(api: Call, aws: T
     # And a dry run that is not allowed any more says why
     again = api("POST", f"/imports/{started['id']}/dry-run", body={"date_order": "day_first"})
     assert again.status == 409 and "wrote customers" in again.body["error"]["message"]
+
+
+def test_a_run_the_queue_would_not_take_leaves_the_import_as_it_was(api: Call, drain: Drain) -> None:
+    from botocore.stub import Stubber
+
+    from crm_core.aws import client
+
+    def as_seen(j: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in j.items() if k not in ("report_url", "report_expires_at")}  # links made per read
+
+    # Given a finished dry run, with rejected rows and their report
+    started = upload(api, messy_workbook(), dry_run=True)
+    drain()
+    checked = job(api, started["id"])
+    assert checked["status"] == "partial" and checked["errors"] and checked["report_url"]
+    # When staff check it again with other options, or commit it, while the import queue is failing
+    for path, body in ((f"/imports/{started['id']}/dry-run", {"date_order": "month_first", "sheet": "Other"}),
+                       (f"/imports/{started['id']}/commit", None)):
+        with Stubber(client("sqs")) as sqs:
+            sqs.add_client_error("send_message_batch", "ServiceUnavailable", "the service is unavailable",
+                                 http_status_code=503)
+            answer = api("POST", path, body=body)
+            sqs.assert_no_pending_responses()
+        # Then they get a clear answer to try again
+        assert answer.status == 503 and answer.headers["Retry-After"]
+        assert answer.body["error"]["message"] == (f"import {started['id']} was left as it was: the import queue is "
+                                                   "not available; retry shortly")
+        # And the import is exactly as it was: its options, results and report kept, nothing queued
+        after = job(api, started["id"])
+        assert as_seen(after) == as_seen(checked) and after["report_url"]
+        assert drain() == []
+    # And asking again when the queue is back works
+    assert api("POST", f"/imports/{started['id']}/commit").status == 202
+    drain()
+    done = job(api, started["id"])
+    assert (done["status"], done["dry_run"], done["run"], done["counts"]) == ("partial", False, 2, checked["counts"])
