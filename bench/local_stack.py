@@ -26,6 +26,7 @@ Nothing passes or fails on timing; the last lines compare the figures with the t
 
     .venv/bin/python bench/local_stack.py            # 10,000 and 100,000 rows (most of an hour on 2 CPUs)
     .venv/bin/python bench/local_stack.py --quick    # 1,000 and 5,000 rows
+    .venv/bin/python bench/local_stack.py --sizes 100000 --no-baseline   # one size, the stack alone
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ def measure_stack(rows: int, book: Path, work: Path) -> StackRun:
         out = io.StringIO()
         cpu, began = _cpu(pid), time.monotonic()
         progress(f"local_stack: {rows:,} rows through crm import on crm serve (pid {pid})")
-        code = run_import(book, api=stack.api, timeout=4 * 3600, out=out, err=_Progress())
+        code = run_import(book, api=stack.api, timeout=4 * 3600, out=out, err=_Progress(pid))
         elapsed, used = time.monotonic() - began, _cpu(pid) - cpu
         searches.stop()
         peak = _status(pid, "VmHWM") / 1024
@@ -214,13 +215,19 @@ def measure_stack(rows: int, book: Path, work: Path) -> StackRun:
 
 
 class _Progress(io.StringIO):
-    """crm import's progress lines, passed on every tenth chunk."""
+    """crm import's progress lines, passed on every tenth chunk with the stack's memory then."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__()
+        self.pid = pid
 
     def write(self, text: str) -> int:
         done = re.search(r"running, ([\d,]+)/", text)
         rows = int(done.group(1).replace(",", "")) if done else 0
         if rows and rows % 10_000 == 0:
-            progress(f"local_stack: {text.strip().split(': ', 2)[-1]}")
+            rss, peak = _status(self.pid, "VmRSS") // 1024, _status(self.pid, "VmHWM") // 1024
+            memory = f"stack RSS {rss:,} MB, peak {peak:,} MB"
+            progress(f"local_stack: {text.strip().split(': ', 2)[-1]} ({memory})")
         return super().write(text)
 
 
@@ -252,12 +259,15 @@ def in_process_child(rows: int, book: Path) -> None:
                       "peak_mb": _status(os.getpid(), "VmHWM") / 1024}))
 
 
-def render(stack_runs: list[StackRun], baselines: list[InProcessRun]) -> str:
+def render(stack_runs: list[StackRun], baselines: list[InProcessRun | None]) -> str:
     out = []
     rows = []
     for s, b in zip(stack_runs, baselines, strict=True):
         rows.append([f"{s.rows:,} rows, local stack", s.status, count(s.created), seconds(s.seconds),
                      f"{s.rows / s.seconds:,.0f}", seconds(s.cpu), f"{s.rows / s.cpu:,.0f}", f"{s.peak_mb:,.0f}"])
+        if b is None:
+            rows.append([f"{s.rows:,} rows, in-process moto", "not run (--no-baseline)", "", "", "", "", "", ""])
+            continue
         rows.append([f"{b.rows:,} rows, in-process moto", "completed" if b.created == b.rows else "?",
                      count(b.created), seconds(b.seconds), f"{b.rows / b.seconds:,.0f}", seconds(b.cpu),
                      f"{b.rows / b.cpu:,.0f}", f"{b.peak_mb:,.0f}"])
@@ -306,14 +316,15 @@ def verdict(runs: list[StackRun]) -> str:
     return targets + "\n" + ("every target met" if not missed else "MISSED: " + "; ".join(missed))
 
 
-def run(quick: bool = False, sizes: tuple[int, ...] | None = None) -> str:
+def run(quick: bool = False, sizes: tuple[int, ...] | None = None, baseline: bool = True) -> str:
     chosen = sizes or (QUICK_SIZES if quick else SIZES)
-    stack_runs, baselines = [], []
+    stack_runs: list[StackRun] = []
+    baselines: list[InProcessRun | None] = []
     with tempfile.TemporaryDirectory(prefix="crm-local-stack-bench-") as folder:
         work = Path(folder)
         for rows in chosen:
             book = generated_workbook(work / f"customers-{rows}.xlsx", rows)
-            baselines.append(measure_in_process(rows, book))
+            baselines.append(measure_in_process(rows, book) if baseline else None)
             stack_runs.append(measure_stack(rows, book, work))
     return render(stack_runs, baselines)
 
@@ -323,12 +334,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES}")
     parser.add_argument("--sizes", type=lambda text: tuple(int(n) for n in text.split(",")),
                         help="comma-separated row counts instead")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="the local stack only, without the in-process import beside it (it takes as long again)")
     parser.add_argument("--in-process", nargs=2, metavar=("ROWS", "BOOK"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.in_process:
         in_process_child(int(args.in_process[0]), Path(args.in_process[1]))
         return 0
-    print(run(quick=args.quick, sizes=args.sizes))
+    print(run(quick=args.quick, sizes=args.sizes, baseline=not args.no_baseline))
     return 0
 
 
