@@ -4,8 +4,9 @@
 once each, one after the other. A request that finds a run under way is reported back and retried by the
 queue later; several requests in one batch are answered by one run.
 
-Metrics: ``Accounts<Outcome>`` per run, ``RunCompleted`` for each completed run (the alarm that the night's
-sync has not completed watches it), ``SyncRunsSkipped``.
+Metrics: ``AccountsCreated``, ``AccountsLinked``, ``AccountsUpdated``, ``AccountsHeld``, ``AccountsError``
+per run, ``RunCompleted`` for each completed run (the alarm that the night's sync has not completed watches
+it), ``SyncRunsSkipped``.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ def run(context: LambdaContext) -> dict[str, int] | None:
         metrics.add_metric(name="SyncRunsSkipped", unit=MetricUnit.Count, value=1)
         logger.info("another sync run is under way")
         return None
-    for name in ("created", "linked", "updated", "held", "error"):
-        metrics.add_metric(name=f"Accounts{name.title()}", unit=MetricUnit.Count, value=figures.get(name, 0))
+    for outcome, metric in (("created", "AccountsCreated"), ("linked", "AccountsLinked"),
+                            ("updated", "AccountsUpdated"), ("held", "AccountsHeld"), ("error", "AccountsError")):
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=figures.get(outcome, 0))
     metrics.add_metric(name="RunCompleted", unit=MetricUnit.Count, value=1)
     logger.info("accounting sync done", extra={"figures": figures})
     return figures

@@ -1,16 +1,17 @@
 """Spreadsheet imports: the import queue → this function → the import service.
 
-The queue carries two kinds of message:
+The queue's messages (``crm_core.imports.queue.ImportMessage``, parsed by Powertools' batch processor):
 
-- S3's notice that a workbook arrived under ``uploads/`` (``{"Records": [{"s3": …}]}``). Each upload is read
-  once: Powertools idempotency, keyed on bucket, key and version (or ETag), turns a second delivery — one
-  after the other or at the same time — into the first one's result, and the read itself is safe to repeat.
-- The service's own work (``ImportWork``): ``{"job_id", "run", "chunk"}`` applies (or reverts) one chunk of
+- ``UploadNotices``, S3's notice that a workbook arrived under ``uploads/``. Each upload is read once:
+  Powertools idempotency, keyed on bucket, key and version (or ETag), turns a second delivery — one after the
+  other or at the same time — into the first one's result, and the read itself is safe to repeat.
+- ``ImportWork``, the service's own work: ``{"job_id", "run", "chunk"}`` applies (or reverts) one chunk of
   rows, and ``{"job_id", "run", "start": true}`` starts a commit, a revert, or (``"read": true``) a new
   reading of the uploaded workbook with other options.
+- ``S3TestEvent``, sent by S3 when the notification is set up: nothing to do.
 
-Messages are processed one by one with Powertools' batch utility; one that fails is reported back
-(``batchItemFailures``), retried by SQS, and after the queue's attempts waits in the dead-letter queue.
+Messages are processed one by one; one that does not parse as any of them, or whose work fails, is reported
+back (``batchItemFailures``), retried by SQS, and after the queue's attempts waits in the dead-letter queue.
 
 Each message's work runs under its correlation id (the one it carries, else S3's request id for an upload).
 Metrics: ``ImportRowsApplied`` and ``ImportRowsPerSecond`` per chunk; when a job ends, ``ImportsCompleted``,
@@ -20,29 +21,27 @@ also counts each try that failed (the import alarm watches it).
 
 from __future__ import annotations
 
-import json
 import time
-from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from crm_core import correlation
 from crm_core.config import get_settings
-from crm_core.imports.queue import ImportWork
+from crm_core.imports.queue import ImportMessage, ImportWork, UploadNotice, UploadNotices
 from crm_core.models.imports import ImportJob
+from crm_core.models.messages import SqsRecord
 from crm_core.wiring import import_service, upload_idempotency
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecord[ImportMessage],
+                           raise_on_entire_batch_failure=False)
 idempotency = IdempotencyConfig(
     event_key_jmespath='[s3.bucket.name, s3.object.key, s3.object.versionId || s3.object.eTag]',
     raise_on_no_idempotency_key=True,
@@ -50,11 +49,7 @@ idempotency = IdempotencyConfig(
 )
 
 
-class BadMessage(ValueError):
-    pass
-
-
-def _receive_once(upload: dict[str, Any]) -> dict[str, Any]:
+def _receive_once(upload: UploadNotice) -> dict[str, Any]:
     """The upload reader behind Powertools idempotency (its records live in the customers table)."""
     once = idempotent_function(data_keyword_argument="upload", persistence_store=upload_idempotency(),
                                config=idempotency)(receive_upload)
@@ -62,11 +57,10 @@ def _receive_once(upload: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def receive_upload(upload: dict[str, Any]) -> dict[str, Any]:
-    s3 = upload["s3"]
-    job = import_service().receive_upload(
-        s3["bucket"]["name"], s3["object"]["key"], s3["object"].get("versionId"), s3["object"].get("eTag", ""),
-        datetime.fromisoformat(upload["eventTime"].replace("Z", "+00:00")))
+def receive_upload(upload: UploadNotice) -> dict[str, Any]:
+    s3 = upload.s3
+    job = import_service().receive_upload(s3.bucket.name, s3.object.key, s3.object.versionId, s3.object.eTag or "",
+                                          upload.eventTime)
     if job is None:
         return {"job_id": None}
     logger.info("upload read", extra={"import_id": job.id, "status": job.status, "rows": job.rows_total})
@@ -82,8 +76,10 @@ def count(name: str, value: float, unit: MetricUnit = MetricUnit.Count) -> None:
 def count_outcome(job: ImportJob) -> None:
     """A finished import: its status, and its rows by outcome."""
     count({"completed": "ImportsCompleted", "partial": "ImportsPartial"}.get(job.status, "ImportsFailed"), 1)
-    for outcome, rows in job.counts.model_dump().items():
-        count(f"ImportRows{outcome.title()}", rows)
+    rows = job.counts
+    for metric, value in (("ImportRowsCreated", rows.created), ("ImportRowsUpdated", rows.updated),
+                          ("ImportRowsUnchanged", rows.unchanged), ("ImportRowsRejected", rows.rejected)):
+        count(metric, value)
 
 
 def apply(work: ImportWork) -> None:
@@ -106,29 +102,18 @@ def apply(work: ImportWork) -> None:
 
 
 @tracer.capture_method
-def import_one(record: SQSRecord) -> None:
-    try:
-        body = json.loads(record.body)
-    except (TypeError, ValueError):
-        raise BadMessage("the message body is not JSON") from None
-    if not isinstance(body, dict):
-        raise BadMessage("the message body is not a JSON object")
-    if "Records" in body:
-        for upload in body["Records"]:
-            if upload.get("eventSource") == "aws:s3" and str(upload.get("eventName", "")).startswith("ObjectCreated"):
-                correlation.use((upload.get("responseElements") or {}).get("x-amz-request-id") or record.message_id,
-                                logger)
+def import_one(record: SqsRecord[ImportMessage]) -> None:
+    message = record.body
+    if isinstance(message, UploadNotices):
+        for upload in message.Records:
+            if upload.is_upload:
+                correlation.use(upload.request_id or record.messageId, logger)
                 _receive_once(upload)
-        return
-    if body.get("Event") == "s3:TestEvent":
-        return  # S3 checks it may write to the queue when the notification is set up
-    try:
-        work = ImportWork.model_validate(body)
-    except ValidationError:
-        raise BadMessage("the message names no job_id and run") from None
-    correlation.use(work.correlation_id or record.message_id, logger)
-    logger.append_keys(import_id=work.job_id)
-    apply(work)
+    elif isinstance(message, ImportWork):
+        correlation.use(message.correlation_id or record.messageId, logger)
+        logger.append_keys(import_id=message.job_id)
+        apply(message)
+    # else S3's test event: S3 checked it may write to the queue when the notification was set up
 
 
 @logger.inject_lambda_context

@@ -1,9 +1,11 @@
 """The staff console's hosting in template.yaml: a private bucket read only by CloudFront, the API on the same
 origin with nothing cached, sign-in through the user pool's hosted UI with the authorization code flow, and
-the ConsoleSite custom resource that deploys the files with the config that points at all of that."""
+the ConsoleSite custom resource that deploys the files with the config that points at all of that — as written,
+and as `sam deploy` sends it (translated by aws-sam-translator)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -99,3 +101,42 @@ def test_the_deployed_config_points_the_console_at_that_sign_in(document: dict[s
     assert auth["domain"] == {"Fn::Sub": "https://${StaffUserPoolDomain}.auth.${AWS::Region}.amazoncognito.com"}
     publisher = _resource(document, "ConsolePublishFunction", "AWS::Serverless::Function")
     assert (publisher["CodeUri"], publisher["Handler"]) == ("console/", "publish.handler")
+
+
+# ---- as `sam deploy` sends it (translated by aws-sam-translator) ---------------------------------------------
+
+def test_the_console_is_deployed_again_whenever_its_files_change(translated: dict[str, Any]) -> None:
+    resources = translated["Resources"]
+    # The custom resource calls a published version of the publishing function: new files, new version, new call
+    token = resources["ConsoleSite"]["Properties"]["ServiceToken"]
+    version = resources[token["Ref"]]
+    assert version["Type"] == "AWS::Lambda::Version"
+    assert version["Properties"]["FunctionName"] == {"Ref": "ConsolePublishFunction"}
+
+
+def test_the_publishing_function_may_only_write_the_console_and_clear_its_cache(translated: dict[str, Any]) -> None:
+    role = translated["Resources"]["ConsolePublishFunctionRole"]["Properties"]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    granted = {(a, json.dumps(s["Resource"], sort_keys=True)) for s in statements for a in s["Action"]}
+    assert granted == {
+        ("s3:PutObject", '{"Fn::Sub": "${ConsoleBucket.Arn}/console/*"}'),
+        ("s3:DeleteObject", '{"Fn::Sub": "${ConsoleBucket.Arn}/console/*"}'),
+        ("s3:ListBucket", '{"Fn::GetAtt": ["ConsoleBucket", "Arn"]}'),
+        ("cloudfront:CreateInvalidation",
+         '{"Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${ConsoleDistribution}"}'),
+    }
+
+
+def test_sign_in_is_the_code_flow_back_to_the_deployed_console(translated: dict[str, Any]) -> None:
+    resources = translated["Resources"]
+    client = resources["StaffUserPoolClient"]["Properties"]
+    assert (client["GenerateSecret"], client["AllowedOAuthFlows"]) == (False, ["code"])
+    assert client["CallbackURLs"] == [CONSOLE_URL]
+    assert resources["StaffUserPoolDomain"]["Type"] == "AWS::Cognito::UserPoolDomain"
+    auth = resources["ConsoleSite"]["Properties"]["Config"]["auth"]
+    assert auth["redirect_uri"] in client["CallbackURLs"] and auth["client_id"] == {"Ref": "StaffUserPoolClient"}
+    # The API the distribution forwards to is the stage the template deploys, behind the staff authorizer
+    api_origin = next(o for o in resources["ConsoleDistribution"]["Properties"]["DistributionConfig"]["Origins"]
+                      if o["Id"] == "api")
+    assert api_origin["DomainName"] == {"Fn::Sub": "${CustomerApi}.execute-api.${AWS::Region}.amazonaws.com"}
+    assert resources["CustomerApi"]["Type"] == "AWS::ApiGateway::RestApi"

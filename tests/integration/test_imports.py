@@ -171,6 +171,30 @@ def test_the_same_s3_event_twice_imports_once(api: Call, aws: Template, drain: D
     assert customer_count(api) == 30
 
 
+def test_a_poison_message_fails_alone(api: Call, aws: Template, drain: Drain, context: Any) -> None:
+    import import_worker
+
+    # Given an upload's S3 notice in one batch with S3's test event and three messages the queue never carries
+    sqs = boto3.client("sqs")
+    started = upload(api, simple_workbook(12))
+    notice = upload_notice(aws)
+    event = sqs_event([notice], aws.queue_arn("ImportQueue"))
+    good = event["Records"][0]
+    test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": aws.buckets()["ImportsBucket"]}
+    bodies = {"test": json.dumps(test_event), "poison-1": "not json", "poison-2": '{"job_id": "no run"}',
+              "poison-3": json.dumps({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]})}
+    event["Records"] = [{**good, "messageId": n, "body": b} for n, b in bodies.items()] + [good]
+    # When the import function gets the batch
+    result = import_worker.handler(event, context)
+    # Then only the three poison messages are reported failed (retried, then kept in the dead-letter queue)
+    assert result == {"batchItemFailures": [{"itemIdentifier": f"poison-{n}"} for n in (1, 2, 3)]}
+    # And the upload was read, and its rows go in
+    sqs.delete_message(QueueUrl=aws.queue_url("ImportQueue"), ReceiptHandle=notice["ReceiptHandle"])
+    assert drain() == []
+    done = job(api, started["id"])
+    assert done["status"] == "completed" and done["counts"]["created"] == 12
+
+
 def test_a_dry_run_writes_nothing_and_commit_applies_it(api: Call, drain: Drain,
                                                           existing: list[dict[str, Any]]) -> None:
     before = customer_count(api)

@@ -6,8 +6,11 @@ import json
 from collections import Counter
 from typing import Any
 
+import boto3
 import pytest
 
+from crm_core import wiring
+from crm_local.events import sqs_event
 from crm_local.template import Template
 from import_books import simple_workbook
 from integration.conftest import Call
@@ -62,3 +65,26 @@ def test_a_corrupt_file_counts_as_a_failed_import(api: Call, drain: Drain,  # no
     drain()
     sums, _ = emitted(capsys.readouterr().out)
     assert sums["ImportsFailed"] == 1 and sums["ImportsCompleted"] == 0
+
+
+def test_an_export_counts_as_written_or_queued(api: Call, aws: Template, monkeypatch: pytest.MonkeyPatch,
+                                               context: object, capsys: pytest.CaptureFixture[str]) -> None:
+    import export_worker
+
+    # Given two customers, and an export of one written during the request
+    ids = [api("POST", "/customers", body={**ADA, "confirm_duplicate": True}).body["id"] for _ in range(2)]
+    assert api("POST", "/exports", body={"format": "csv", "ids": ids[:1]}).status == 201
+    # And, with the request's limit at one customer, an export of both sent to the export function
+    monkeypatch.setenv("EXPORT_SYNC_LIMIT", "1")
+    wiring.reset()
+    assert api("POST", "/exports", body={"format": "csv", "ids": ids}).status == 202
+    sums, _ = emitted(capsys.readouterr().out)
+    # Then the customers API counted one export written and one queued
+    assert sums["ExportsWritten"] == 1 and sums["ExportsQueued"] == 1
+    # And the export function, given the queued one, counts it completed with its rows
+    url = aws.queue_url("ExportQueue")
+    messages = boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert export_worker.handler(sqs_event(messages, aws.queue_arn("ExportQueue")), context) == {
+        "batchItemFailures": []}
+    sums, _ = emitted(capsys.readouterr().out)
+    assert sums["ExportsCompleted"] == 1 and sums["ExportRows"] == 2 and sums["ExportsWritten"] == 0

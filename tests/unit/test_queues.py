@@ -114,3 +114,38 @@ def test_a_record_parses_as_its_queues_message_or_not_at_all() -> None:
         with pytest.raises(ValidationError):
             record.validate_python({"messageId": "m", "body": bad})
     assert SendPasswordReset(email="a@example.org").kind == "reset"
+
+
+def test_an_import_queue_record_is_s3s_notice_its_test_event_or_import_work() -> None:
+    from pydantic import TypeAdapter, ValidationError
+
+    from crm_core.imports.queue import ImportMessage, ImportWork, S3TestEvent, UploadNotices
+
+    record = TypeAdapter(SqsRecord[ImportMessage])
+    notice = {"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "eventTime": "2026-11-02T09:30:00.000Z",
+              "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810"},
+              "s3": {"bucket": {"name": "imports", "arn": "arn:aws:s3:::imports"},
+                     "object": {"key": "uploads/a%20b.xlsx", "size": 10, "eTag": "e1", "sequencer": "00"}}}
+    # Given S3's notice of an upload (S3's fields the import does not read pass)
+    parsed = record.validate_python({"messageId": "m1", "body": json.dumps({"Records": [notice]})}).body
+    # Then it is read as such, with what the import reads from it
+    assert isinstance(parsed, UploadNotices) and parsed.Records[0].is_upload
+    upload = parsed.Records[0]
+    assert (upload.s3.bucket.name, upload.s3.object.key, upload.s3.object.eTag, upload.s3.object.versionId) == (
+        "imports", "uploads/a%20b.xlsx", "e1", None)
+    assert upload.request_id == "C3D13FE58DE4C810" and upload.eventTime.year == 2026
+    removed = {**notice, "eventName": "ObjectRemoved:Delete"}
+    assert not record.validate_python({"messageId": "m", "body": json.dumps({"Records": [removed]})}).body.Records[
+        0].is_upload
+    # And S3's test event and the import's own work are read as theirs
+    test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "imports", "RequestId": "r"}
+    assert isinstance(record.validate_python({"messageId": "m", "body": json.dumps(test_event)}).body, S3TestEvent)
+    work = record.validate_python({"messageId": "m", "body": '{"job_id":"j","run":2,"chunk":3}'}).body
+    assert work == ImportWork(job_id="j", run=2, chunk=3)
+    # And anything else is refused: not JSON, not an object, another queue's message, work without its run,
+    # a notice without its object, another S3 event
+    for bad in ("not json", "[1]", '{"kind":"export","job_id":"x"}', '{"job_id":"j"}', '{"job_id":"j","run":0}',
+                json.dumps({"Records": [{k: v for k, v in notice.items() if k != "s3"}]}),
+                json.dumps({**test_event, "Event": "s3:ObjectCreated"})):
+        with pytest.raises(ValidationError):
+            record.validate_python({"messageId": "m", "body": bad})

@@ -7,8 +7,8 @@ adapter (``crm_core.dal.queues``) fills it in. A body that is not one of its que
 - export queue: ``ExportRequested``;
 - mail queue: ``MailMessage`` — ``PlanMailing``, ``SendBatch``, ``SendPasswordReset``, ``MarketingOptOut``;
 - accounting queue: ``AccountingRunRequested``;
-- import queue: ``crm_core.imports.queue.ImportWork`` (beside S3's own notifications, which the import
-  function reads itself).
+- import queue: ``crm_core.imports.queue.ImportMessage`` — ``ImportWork``, beside S3's own notices
+  (``UploadNotices``, ``S3TestEvent``).
 """
 
 from __future__ import annotations
