@@ -2,7 +2,8 @@
 ``POST /accounting/sync``, → this function → ``AccountingSync``. Every run syncs every customer marked for it
 (new, changed, asked for); one run at a time (a lease), so a schedule and a request arriving together run
 once each, one after the other. A request that finds a run under way is reported back and retried by the
-queue later; several requests in one batch are answered by one run.
+queue later; several requests in one batch are answered by one run, and share its outcome: a run that fails
+puts every request of the batch back on the queue, and runs once.
 
 Metrics: ``AccountsCreated``, ``AccountsLinked``, ``AccountsUpdated``, ``AccountsHeld``, ``AccountsError``
 per run, ``RunCompleted`` for each completed run (the alarm that the night's sync has not completed watches
@@ -48,17 +49,30 @@ def run(context: LambdaContext) -> dict[str, int] | None:
     return figures
 
 
+class RunFailed(Exception):
+    """The batch's run failed: every request of the batch waits for the queue's next delivery."""
+
+
 class Requests:
-    """The records of one batch: the first runs the sync, the others are answered by that run."""
+    """The records of one batch: the first runs the sync, once; the others share its outcome (answered by that
+    run, or put back on the queue with it)."""
 
     def __init__(self, context: LambdaContext) -> None:
         self.context = context
         self.ran: bool | None = None
+        self.failure: Exception | None = None
 
     def __call__(self, record: SqsRecord[AccountingRunRequested]) -> None:
         correlation.use(record.body.correlation_id or record.messageId, logger)
-        if self.ran is None:
-            self.ran = run(self.context) is not None
+        if self.ran is None and self.failure is None:
+            try:
+                self.ran = run(self.context) is not None
+            except Exception as failure:
+                self.failure = failure
+                raise
+        if self.failure is not None:
+            raise RunFailed(f"the sync run failed ({type(self.failure).__name__}); the request waits for the next "
+                            "delivery") from self.failure
         if not self.ran:
             raise RunUnderWay("another sync run is under way; the request waits for the next delivery")
 

@@ -90,6 +90,32 @@ def test_a_changed_customer_is_updated_in_the_package(api: Call, accounts: FakeA
     assert accounts.accounts[ref]["phone"] == "020 7946 0000"
 
 
+def test_a_run_reads_each_marked_customer_once(api: Call, accounts: FakeAccountsServer, sync: Any) -> None:
+    from crm_core.aws import client
+
+    # Given customers waiting for the sync, two of whom may be one customer (the same email)
+    people = [person(api, f"P{n}", "Person", email=f"p{n}@example.org") for n in range(5)]
+    twin = person(api, "Pat", "Person", email="p0@example.org", confirm_duplicate=True)
+    profiles: Counter[str] = Counter()
+
+    def count(parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "BatchGetItem":
+            profiles.update(i["PK"]["S"] for items in parsed.get("Responses", {}).values() for i in items
+                            if i.get("SK", {}).get("S") == "PROFILE")
+
+    events = client("dynamodb").meta.events
+    events.register("after-call.dynamodb", count, unique_id="profiles-read")
+    try:
+        # When the schedule runs the sync
+        figures = sync()
+    finally:
+        events.unregister("after-call.dynamodb", unique_id="profiles-read")
+    # Then every customer was read once, and the two alike are still held for staff
+    assert figures["created"] == 4 and figures["held"] == 2
+    assert profiles == Counter({f"CUST#{c['id']}": 1 for c in [*people, twin]})
+    assert accounting(api, twin)["state"] == "held"
+
+
 def test_an_ambiguous_match_is_held_with_its_candidates_until_staff_choose(api: Call, accounts: FakeAccountsServer,
                                                                           sync: Any) -> None:
     accounts.seed("JONES01", "Jo Jones", email="jo@example.org")
@@ -150,6 +176,46 @@ def test_staff_run_it_now_through_the_api_and_the_queue(api: Call, aws: Template
     assert result == {"batchItemFailures": []}
     assert accounting(api, ada)["state"] == "synced"
     assert api("POST", "/accounting/sync", body={"ids": ["01JZZZZZZZZZZZZZZZZZZZZZZZ"]}).status == 422
+
+
+def test_requests_batched_together_run_the_sync_once_even_when_it_fails(
+        api: Call, aws: Template, accounts: FakeAccountsServer, context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import accounting_sync
+    from crm_core.config import get_settings
+    from crm_core.dal.runs import RunRepository
+
+    runs: list[str] = []
+    take_lease = RunRepository.take_lease
+
+    def counted(self: RunRepository, job: str, holder: str, length: Any) -> bool:
+        runs.append(job)
+        return take_lease(self, job, holder, length)
+
+    monkeypatch.setattr(RunRepository, "take_lease", counted)
+    # Given three requests to sync now, delivered to the function in one batch
+    ada = person(api, "Ada", "Lovelace", email="ada@example.org")
+    for _ in range(3):
+        assert api("POST", "/accounting/sync", body={}).status == 202
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=aws.queue_url("AccountingQueue"), MaxNumberOfMessages=10,
+                                   AttributeNames=["All"])["Messages"]
+    assert len(messages) == 3
+    batch = sqs_event(messages, aws.queue_arn("AccountingQueue"))
+    # And a deployment that lost the accounts API's address: every run fails before it syncs anyone
+    monkeypatch.delenv("ACCOUNTS_API_URL")
+    get_settings.cache_clear()
+    # When the batch is delivered
+    result = accounting_sync.handler(batch, context)
+    # Then the run was tried once, and every request of the batch goes back to the queue
+    assert runs == ["accounting-sync"]
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == sorted(m["MessageId"] for m in messages)
+    assert accounting(api, ada)["state"] == "pending" and accounts.created == 0
+    # When the address is back and the batch is delivered again, one run answers the three (the failed run
+    # let go of its lease)
+    monkeypatch.setenv("ACCOUNTS_API_URL", accounts.url)
+    get_settings.cache_clear()
+    assert accounting_sync.handler(batch, context) == {"batchItemFailures": []}
+    assert len(runs) == 2 and accounting(api, ada)["state"] == "synced" and accounts.created == 1
 
 
 def test_sage50_gets_one_import_file_and_balances_come_back(api: Call, aws: Template, sync: Any) -> None:

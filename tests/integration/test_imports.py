@@ -465,3 +465,39 @@ def test_a_dry_run_checked_again_with_a_mapping_then_committed(api: Call, aws: T
     # And a dry run that is not allowed any more says why
     again = api("POST", f"/imports/{started['id']}/dry-run", body={"date_order": "day_first"})
     assert again.status == 409 and "wrote customers" in again.body["error"]["message"]
+
+
+def test_a_run_the_queue_would_not_take_leaves_the_import_as_it_was(api: Call, drain: Drain) -> None:
+    from botocore.stub import Stubber
+
+    from crm_core.aws import client
+
+    def as_seen(j: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in j.items() if k not in ("report_url", "report_expires_at")}  # links made per read
+
+    # Given a finished dry run, with rejected rows and their report
+    started = upload(api, messy_workbook(), dry_run=True)
+    drain()
+    checked = job(api, started["id"])
+    assert checked["status"] == "partial" and checked["errors"] and checked["report_url"]
+    # When staff check it again with other options, or commit it, while the import queue is failing
+    for path, body in ((f"/imports/{started['id']}/dry-run", {"date_order": "month_first", "sheet": "Other"}),
+                       (f"/imports/{started['id']}/commit", None)):
+        with Stubber(client("sqs")) as sqs:
+            sqs.add_client_error("send_message_batch", "ServiceUnavailable", "the service is unavailable",
+                                 http_status_code=503)
+            answer = api("POST", path, body=body)
+            sqs.assert_no_pending_responses()
+        # Then they get a clear answer to try again
+        assert answer.status == 503 and answer.headers["Retry-After"]
+        assert answer.body["error"]["message"] == (f"import {started['id']} was left as it was: the import queue is "
+                                                   "not available; retry shortly")
+        # And the import is exactly as it was: its options, results and report kept, nothing queued
+        after = job(api, started["id"])
+        assert as_seen(after) == as_seen(checked) and after["report_url"]
+        assert drain() == []
+    # And asking again when the queue is back works
+    assert api("POST", f"/imports/{started['id']}/commit").status == 202
+    drain()
+    done = job(api, started["id"])
+    assert (done["status"], done["dry_run"], done["run"], done["counts"]) == ("partial", False, 2, checked["counts"])

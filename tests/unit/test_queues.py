@@ -81,6 +81,24 @@ def test_throttling_is_retry_later_and_a_malformed_message_is_refused() -> None:
         queue.send([ExportRequested(job_id="job-0")])
 
 
+def test_a_queue_that_fails_or_does_not_answer_is_retry_later() -> None:
+    from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
+    queue, stub = _queue()
+    stub.add_client_error("send_message_batch", "KMS.DisabledException", http_status_code=400)
+    with stub, pytest.raises(RetryLater, match="the work queue is not available"):
+        queue.send([ExportRequested(job_id="job-0")])
+    for fault in (EndpointConnectionError(endpoint_url=URL), ReadTimeoutError(endpoint_url=URL)):
+        queue, stub = _queue()
+
+        def no_answer(fault: Exception = fault, **_: Any) -> None:
+            raise fault
+
+        stub.client.meta.events.register_first("before-send.sqs.SendMessageBatch", no_answer)
+        with pytest.raises(RetryLater, match="the work queue is not available"):
+            queue.send([ExportRequested(job_id="job-0")])
+
+
 def test_each_message_carries_the_correlation_id_of_the_work_in_hand() -> None:
     # Given a request under way with its correlation id, and one message that already has its own
     queue, stub = _queue()

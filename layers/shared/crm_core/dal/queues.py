@@ -1,25 +1,29 @@
 """The stack's SQS queues: typed messages sent in batches of ten, with each message's correlation id.
 
 SQS may accept part of a batch (``Failed`` entries that are not the sender's fault); those are sent again
-with growing backoff. Throttling that outlasted botocore's retries, or entries still refused after the last
-try, become ``RetryLater`` (a 503 on the API, a failed record on a queue) — nothing is dropped silently. An
+with growing backoff. Throttling that outlasted botocore's retries, entries still refused after the last
+try, and a queue that refuses or does not answer (an outage, a timeout, a key or permission gone: logged with
+its code) become ``RetryLater`` (a 503 on the API, a failed record on a queue) — nothing is dropped silently. An
 entry refused as the sender's fault (a malformed message) is a bug and raises ``QueueRefused``.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as NoConnection
 
 from crm_core import correlation
 from crm_core.errors import RetryLater
 from crm_core.models.messages import QueueMessage
 
 BATCH = 10  # SendMessageBatch takes at most ten entries
+logger = logging.getLogger(__name__)
 THROTTLING = {"ThrottlingException", "RequestThrottled", "AWS.SimpleQueueService.RequestThrottled",
               "KmsThrottled"}
 
@@ -54,9 +58,14 @@ class Queue:
                 answer = self._sqs.send_message_batch(
                     QueueUrl=self._url, Entries=[{"Id": k, "MessageBody": v} for k, v in waiting.items()])
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in THROTTLING:
+                code = exc.response.get("Error", {}).get("Code")
+                if code in THROTTLING:
                     raise RetryLater(f"{self.name} is busy; retry shortly") from exc
-                raise
+                logger.error("the queue refused the messages", extra={"queue": self.name, "code": code})
+                raise RetryLater(f"{self.name} is not available; retry shortly") from exc
+            except (NoConnection, HTTPClientError) as exc:  # no answer (a timeout, a dropped connection)
+                logger.error("the queue did not answer", extra={"queue": self.name, "error": type(exc).__name__})
+                raise RetryLater(f"{self.name} is not available; retry shortly") from exc
             failed = answer.get("Failed") or []
             refused = [f for f in failed if f.get("SenderFault")]
             if refused:

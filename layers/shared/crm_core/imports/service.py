@@ -67,6 +67,7 @@ from crm_core.models.imports import (
     RememberedMapping,
     RevertCounts,
     RowError,
+    job_fields,
 )
 
 logger = logging.getLogger(__name__)
@@ -178,20 +179,33 @@ class ImportService:
         if utcnow() - job.created_at > timedelta(days=KEEP_DAYS - 1):
             raise Conflict(f"import {job.id} is older than {KEEP_DAYS - 1} days: its files are gone; upload again")
         run = job.run + 1
+        changed = {**fields, "status": status, "run": run, "chunks_done": 0, "updated_at": utcnow()}
         try:
-            self._jobs.change(job.id, {**fields, "status": status, "run": run, "chunks_done": 0,
-                                       "updated_at": utcnow()},
-                              statuses=[job.status], run=job.run, remove=remove)
+            self._jobs.change(job.id, changed, statuses=[job.status], run=job.run, remove=remove)
         except JobMoved:
             raise Conflict(f"import {job.id} changed meanwhile; look at it again") from None
         try:
             self._queue.send([ImportWork(job_id=job.id, run=run, start=True, read=read)])
-        except Exception:
-            # the run never started: put the job back as it was, so asking again works
-            self._jobs.change(job.id, {"status": job.status, "run": job.run, "dry_run": job.dry_run,
-                                       "updated_at": utcnow()}, statuses=[status], run=run)
+        except Exception as failure:
+            self._put_back(job, [*changed, *remove], status, run)
+            if isinstance(failure, RetryLater):
+                raise RetryLater(f"import {job.id} was left as it was: {failure.message}",
+                                 retry_after=failure.retry_after_seconds) from failure
             raise
         return self.get(job.id)
+
+    def _put_back(self, job: ImportJob, names: list[str], status: str, run: int) -> None:
+        """The run never started (its message was not sent): every field the start changed or removed is put
+        back as it was, in one write, so the job reads as before and asking again works."""
+        stored = job_fields(job)
+        before = {name: stored[name] for name in names if name in stored}
+        try:
+            self._jobs.change(job.id, before, statuses=[status], run=run,
+                              remove=[name for name in names if name not in stored])
+        except Exception:
+            logger.exception("an import left queued: its run could not be started nor the job put back",
+                             extra={"import_id": job.id, "status": status, "run": run})
+            raise
 
     # ---- step 2: an upload arrives -------------------------------------------------------------------
 

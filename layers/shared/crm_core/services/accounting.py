@@ -126,42 +126,30 @@ class AccountingSync:
     def _run(self, seconds_left: Callable[[], float]) -> dict[str, int]:
         adapter = self._adapter()
         figures: Counter[str] = Counter()
+        pending = self._pending(figures)
+        alike = _alike(pending)
         done: list[tuple[Pending, dict[str, Any], str | None]] = []
-        alike = self._alike()
         linked: dict[str, str] = {}  # account reference → the customer it went to in this run
         unavailable = 0
-        for page in self._accounting.pending():
-            ids = [i for i, _ in page]
-            customers = self._customers.get_many(ids)
-            states = self._accounting.states(ids)
-            for customer_id, marked_at in page:
-                if seconds_left() < SAVE_RESERVE:
-                    figures["stopped_for_time"] = 1
-                    break
-                customer = customers.get(customer_id)
-                if customer is None or customer.status == "merged":
-                    self._accounting.clear(customer_id, marked_at)
-                    figures["skipped"] += 1
-                    continue
-                item = Pending(customer, _plain_state(states.get(customer_id)), marked_at)
-                try:
-                    state, claim = self._sync_one(item, adapter, alike, linked)
-                    unavailable = 0
-                except AccountsUnavailable as down:
-                    unavailable += 1
-                    state, claim = _failed(item.state, f"the accounts package did not answer: {down}"), None
-                except AccountsError as refused:
-                    state, claim = _failed(item.state, f"the accounts package refused it: {refused}",
-                                           refused=True), None
-                except Exception as fault:  # noqa: BLE001 - one customer's fault never stops the others
-                    state, claim = _failed(item.state, f"it could not be synced: {type(fault).__name__}: {fault}"), None
-                if claim:
-                    linked[claim] = customer_id
-                done.append((item, state, claim))
-                if unavailable >= STOP_AFTER_UNAVAILABLE:
-                    figures["stopped_early"] = 1
-                    break
-            if figures["stopped_early"] or figures["stopped_for_time"]:
+        for item in pending:
+            if seconds_left() < SAVE_RESERVE:
+                figures["stopped_for_time"] = 1
+                break
+            try:
+                state, claim = self._sync_one(item, adapter, alike, linked)
+                unavailable = 0
+            except AccountsUnavailable as down:
+                unavailable += 1
+                state, claim = _failed(item.state, f"the accounts package did not answer: {down}"), None
+            except AccountsError as refused:
+                state, claim = _failed(item.state, f"the accounts package refused it: {refused}", refused=True), None
+            except Exception as fault:  # noqa: BLE001 - one customer's fault never stops the others
+                state, claim = _failed(item.state, f"it could not be synced: {type(fault).__name__}: {fault}"), None
+            if claim:
+                linked[claim] = item.customer.id
+            done.append((item, state, claim))
+            if unavailable >= STOP_AFTER_UNAVAILABLE:
+                figures["stopped_early"] = 1
                 break
         adapter.flush()  # a file-based package gets its file before any customer is said to be synced
         for item, state, claim in done:
@@ -173,22 +161,22 @@ class AccountingSync:
                 figures["balances_unread"] = 1  # the customers are synced; the balances wait for the next run
         return dict(figures)
 
-    def _alike(self) -> dict[str, list[Customer]]:
-        """Match key (email, or name and postcode) → the customers of this run without an account that have it,
-        where there are two or more: they may be one customer, and only staff can tell."""
-        by_key: dict[str, dict[str, Customer]] = {}
+    def _pending(self, figures: Counter[str]) -> list[Pending]:
+        """Every customer marked for this run, with its state, read once. A marker whose customer is gone (deleted,
+        or merged into another) is cleared."""
+        pending: list[Pending] = []
         for page in self._accounting.pending():
             ids = [i for i, _ in page]
             customers = self._customers.get_many(ids)
             states = self._accounting.states(ids)
-            for customer_id in ids:
+            for customer_id, marked_at in page:
                 customer = customers.get(customer_id)
-                state = states.get(customer_id) or {}
-                if customer is None or customer.status == "merged" or _decided(state):
+                if customer is None or customer.status == "merged":
+                    self._accounting.clear(customer_id, marked_at)
+                    figures["skipped"] += 1
                     continue
-                for match in _match_keys(customer):
-                    by_key.setdefault(match, {})[customer_id] = customer
-        return {match: list(found.values()) for match, found in by_key.items() if len(found) > 1}
+                pending.append(Pending(customer, _plain_state(states.get(customer_id)), marked_at))
+        return pending
 
     def _sync_one(self, item: Pending, adapter: AccountsAdapter, alike: dict[str, list[Customer]],
                   linked: dict[str, str]) -> tuple[dict[str, Any], str | None]:
@@ -282,6 +270,17 @@ class AccountingSync:
                     self._accounting.set_balance(customer_id, amount, at)
                     written += 1
         return written
+
+
+def _alike(pending: list[Pending]) -> dict[str, list[Customer]]:
+    """Match key (email, or name and postcode) → the customers of this run without an account that have it,
+    where there are two or more: they may be one customer, and only staff can tell."""
+    by_key: dict[str, list[Customer]] = {}
+    for item in pending:
+        if not _decided(item.state):
+            for match in _match_keys(item.customer):
+                by_key.setdefault(match, []).append(item.customer)
+    return {match: found for match, found in by_key.items() if len(found) > 1}
 
 
 def _plain_state(item: dict[str, Any] | None) -> dict[str, Any]:
