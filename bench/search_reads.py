@@ -40,7 +40,7 @@ from crm_core.aws import client
 from crm_core.config import get_settings
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.dynamo import ReadMeter, batch_write, to_item
-from crm_core.dal.search import is_search_item
+from crm_core.dal.search import LONG_PAIR, PAIR_STARTS, is_search_item, pair_partition
 from crm_core.ids import min_id_at, new_id
 from crm_core.models.customer import Address, Customer, FieldChange, HistoryEntry, SearchParams
 from crm_core.services.customers import DEFAULT_WINDOW_DAYS, claims_of, customer_terms, dedupe_of
@@ -521,9 +521,7 @@ PROJECTED_SIZES = (1_000_000, 10_000_000)
 NAME_FREQUENCIES = Path(__file__).with_name("name_frequencies.csv")
 RCU_BYTES = 4096
 EVENTUAL = 0.5  # RCU per 4 KB read eventually consistent (Query, BatchGetItem: the search's reads)
-UK_OUTWARD_CODES = 2_900  # outward codes (N1, SW1A, ...) in use; N1, N1C and N10-N19 start with "n1"
-N1_OUTWARD_CODES = 12
-INWARD_CODES = 10 * 20 * 20  # digit + two of 20 letters: "9GU" is one of 4,000; "9G" starts 20 of them
+UK_POSTCODES = 1_750_000  # postcodes in use: "N1 9GU" (one keyword, "n19gu") is one of them
 REGISTERED_DAYS = 730  # as seeded: registrations spread over two years
 INACTIVE_SHARE = dict(STATUSES)["inactive"] / sum(w for _, w in STATUSES)
 ORGANIZATION_SHARE = 0.08
@@ -569,11 +567,12 @@ class Names:
 @dataclass(frozen=True)
 class Shape:
     """What a search's reads depend on, as shares of the customers: the longest keyword's prefix partition,
-    the pair partition walked when that one is common, and the matches."""
+    the pair partition walked when that one is common (or straight away: ``direct``), and the matches."""
 
     lead: float
     matches: float
     pair: float | None = None  # None: one keyword (or the pair is never walked)
+    direct: bool = False  # two words of four characters or more: their four-character pair, no probe
 
 
 @dataclass(frozen=True)
@@ -584,11 +583,19 @@ class Reads:
 
 
 def predict(shape: Shape, customers: float, wanted: int, item_bytes: float) -> Reads:
-    """The reads of a first page as the search walks (``CustomerService._keyword_page``): the longest keyword's
-    partition read for a page; if that is all of it or the search has one word, those; else the pair partition
-    until a page of matches (or its end); then the profiles of the candidates kept."""
+    """The reads of a first page as the search walks (``CustomerService._keyword_page``): two words of four
+    characters or more, their pair partition until a page of matches (or its end), then the matches' profiles;
+    else the longest keyword's partition read for a page; if that is all of it or the search has one word,
+    those; else the two-character pair partition until a page of matches (or its end); then the profiles of
+    the candidates kept."""
     lead = customers * shape.lead
     matches = customers * shape.matches
+    if shape.direct and shape.pair is not None:
+        pair = customers * shape.pair
+        walked = min(pair, wanted * shape.pair / shape.matches) if shape.matches else pair
+        profiles = min(matches, wanted)
+        rcu = EVENTUAL * max(1, math.ceil(walked * item_bytes / RCU_BYTES)) + EVENTUAL * profiles
+        return Reads(walked + profiles, 2, rcu)
     probe = min(lead, wanted)
     rcu = EVENTUAL * max(1, math.ceil(probe * item_bytes / RCU_BYTES))
     if shape.pair is None or lead < wanted:
@@ -626,13 +633,12 @@ def predict_listing(customers: float, page: int, item_bytes: float) -> Reads:
 
 
 def realistic_shapes(names: Names) -> dict[str, Shape]:
-    n1 = N1_OUTWARD_CODES / UK_OUTWARD_CODES
     return {
         "common first name": Shape(lead=names.word("james"), matches=names.word("james")),
         "email fragment (rare domain)": Shape(lead=1 / RARE_DOMAIN_EVERY, matches=1 / RARE_DOMAIN_EVERY),
-        "postcode as typed": Shape(lead=1 / INWARD_CODES, matches=n1 / INWARD_CODES, pair=n1 * 20 / INWARD_CODES),
+        "postcode as typed": Shape(lead=1 / UK_POSTCODES, matches=1 / UK_POSTCODES),
         "two words: both common": Shape(lead=names.word("james"), matches=names.both("james", "smith"),
-                                        pair=names.both("ja", "sm")),
+                                        pair=names.both("jame", "smit"), direct=True),
     }
 
 
@@ -641,10 +647,11 @@ def measured_shape(search: Search, seeded: Seeded) -> Shape:
     words = query_words(search.q or "")
     lead = seeded.partitions[f"S#{words[0]}"] / seeded.size
     matches = len(seeded.matches(search, datetime.now(tz=UTC))) / seeded.size
-    if len(words) < 2:
+    direct = pair_partition(words, LONG_PAIR)
+    pair = direct or pair_partition(words, PAIR_STARTS[0])
+    if pair is None:
         return Shape(lead, matches)
-    pair_pk = "P#" + "#".join(sorted((words[0][:2], words[1][:2])))
-    return Shape(lead, matches, seeded.partitions[pair_pk] / seeded.size)
+    return Shape(lead, matches, seeded.partitions[pair[0]] / seeded.size, direct=direct is not None)
 
 
 def render_projection(last: SizeResult, page_size: int) -> str:
@@ -684,9 +691,8 @@ def render_projection(last: SizeResult, page_size: int) -> str:
     out.append(f"Realistic shares: first names and surnames from {NAME_FREQUENCIES.name} (1990 US Census, the")
     out.append(f"commonest kept and scaled to all): a name word starting \"james\" {names.word('james'):.2%}, "
                f"\"smith\" {names.word('smith'):.2%}, both {names.both('james', 'smith'):.4%};")
-    out.append(f"the pair partition ja+sm {names.both('ja', 'sm'):.3%}. Postcodes: 1 of {INWARD_CODES:,} inward "
-               f"codes, {N1_OUTWARD_CODES} of {UK_OUTWARD_CODES:,} outward codes starting \"n1\"; the rare "
-               f"domain 1 in {RARE_DOMAIN_EVERY}.")
+    out.append(f"the pair partition jame+smit {names.both('jame', 'smit'):.4%}. A postcode: 1 of about "
+               f"{UK_POSTCODES:,} in use; the rare domain 1 in {RARE_DOMAIN_EVERY}.")
 
     out.append("")
     hottest = seeded.partitions.most_common(5)

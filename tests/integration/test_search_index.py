@@ -10,7 +10,8 @@ import boto3
 import pytest
 
 import crm_core.services.customers as customers_module
-from crm_core.dal.dynamo import from_item
+from crm_core.aws import client
+from crm_core.dal.dynamo import ReadMeter, from_item
 from crm_core.dal.search import is_search_item, search_items
 from crm_core.models.customer import Customer
 from crm_core.services.customers import customer_terms
@@ -104,6 +105,29 @@ def test_as_you_type_every_prefix_of_every_field_finds_the_customer(api: Call, a
             found = api("GET", "/customers", query={"q": text[:end]})
             assert found.status == 200, (text[:end], found.body)
             assert ada["id"] in [c["id"] for c in found.body["items"]], text[:end]
+
+
+def test_two_long_words_read_their_combination_and_a_spaced_postcode_reads_its_own(api: Call) -> None:
+    # Given many Jameses and many Smiths, two James Smiths, a Jameson Smithers (both words start his), and a
+    # customer whose postcode was stored without its space
+    for n in range(8):
+        _created(api, {"type": "individual", "first_name": "James", "last_name": f"Other{n}",
+                       "address": {"postcode": f"N1{n} 9GU"}})
+        _created(api, {"type": "individual", "first_name": f"Other{n}", "last_name": "Smith"})
+    both = [_created(api, {"type": "individual", "first_name": first, "last_name": last})["id"]
+            for first, last in (("James", "Smith"), ("Jameson", "Smithers"), ("James", "Smith"))]
+    compact = _created(api, {"type": "individual", "first_name": "Pat", "last_name": "Post",
+                             "address": {"postcode": "N19GU"}})["id"]
+    meter = ReadMeter.attach(client("dynamodb"))
+    # When staff search both words
+    found = [c["id"] for c in api("GET", "/customers", query={"q": "James Smith"}).body["items"]]
+    # Then they get the three, newest first, having read about their items and profiles only
+    assert found == sorted(both, reverse=True)
+    assert meter.items_read <= 2 * len(both) + 2, meter.items_read
+    # And a postcode typed with its space finds that postcode's customers only, stored with or without it
+    meter.reset()
+    assert [c["id"] for c in api("GET", "/customers", query={"q": "N1 9GU"}).body["items"]] == [compact]
+    assert meter.items_read <= 2, meter.items_read
 
 
 @pytest.mark.parametrize("walk", ["rarest word", "pair"])

@@ -42,6 +42,14 @@ def test_query_words_are_distinct_and_longest_first() -> None:
     assert query_words("ada Lovelace ADA x") == ["lovelace", "ada"]
 
 
+def test_a_postcode_typed_with_its_space_is_one_keyword() -> None:
+    assert query_words("N1 9GU") == query_words("n19gu") == ["n19gu"]
+    assert query_words("Lovelace SW1A 2A") == ["lovelace", "sw1a2a"]
+    assert query_words("N1 9") == ["n19"]  # as typed
+    assert query_words("020 7946") == ["7946", "020"]  # digits alone are not a postcode
+    assert query_words("ada n1") == ["ada", "n1"]
+
+
 def test_customer_terms_index_each_search_field() -> None:
     # Given a customer with every searchable field
     customer = _customer(first_name="Ada", last_name="Lovelace", username="alovelace",

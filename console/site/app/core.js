@@ -104,3 +104,21 @@ export function debounce(fn, ms) {
   debounced.cancel = () => clearTimeout(timer);
   return debounced;
 }
+
+// Run a dialog's or form's action: `state.busy` while it runs, its error kept on `state.error` to be shown
+// where it happened; true when the action succeeded.
+export async function busyWhile(state, action) {
+  state.busy = true;
+  state.error = null;
+  update();
+  try {
+    await action();
+    return true;
+  } catch (error) {
+    state.error = error;
+    return false;
+  } finally {
+    state.busy = false;
+    update();
+  }
+}

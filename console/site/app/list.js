@@ -3,7 +3,7 @@
 // /me/preferences), and the selected rows' bulk actions (assign staff, delete).
 import { html, nothing } from "../vendor/lit-html.js";
 import { ApiError, api, describe } from "./api.js";
-import { announce, app, can, customerName, debounce, navigate, staffLabel, update } from "./core.js";
+import { announce, app, busyWhile, can, customerName, debounce, navigate, staffLabel, update } from "./core.js";
 import { checkbox, close, day, modal, selectField, statusBadge, value, when } from "./ui.js";
 
 export const COLUMNS = {
@@ -250,10 +250,7 @@ export class ListScreen {
   async runBulk() {
     const bulk = this.bulk;
     const ids = bulk.ids;
-    bulk.busy = true;
-    bulk.error = null;
-    update();
-    try {
+    await busyWhile(bulk, async () => {
       if (bulk.kind === "delete") {
         bulk.outcomes = await api("POST", "/customers/delete", { body: { ids, delete_history: bulk.deleteHistory } });
       } else {
@@ -263,11 +260,7 @@ export class ListScreen {
       for (const o of bulk.outcomes) if (o.outcome === "deleted") this.selected.delete(o.id);
       announce(outcomeSummary(bulk.outcomes));
       this.search({ keepPage: true });
-    } catch (error) {
-      bulk.error = error;
-    }
-    bulk.busy = false;
-    update();
+    });
   }
 
   // ---- view ----------------------------------------------------------------------------------------------
@@ -358,30 +351,31 @@ export class ListScreen {
     const items = this.result ? this.result.items : [];
     const allOnPage = items.length > 0 && items.every((c) => this.selected.has(c.id));
     const someOnPage = items.some((c) => this.selected.has(c.id));
+    const selectable = canActInBulk();
     return html`
-      <p class="result-summary" aria-hidden="true">${this.searching ? "Searching…" : this.error ? "" : this.summary()}</p>
+      <p class="result-summary" aria-hidden="true">${this.searching || this.typing ? "Searching…" : this.error ? "" : this.summary()}</p>
       ${this.error && !(this.error instanceof ApiError && this.error.field("q")) ? html`<div class="error-summary" role="alert">
         <p>${describe(this.error)}</p><button type="button" @click=${() => this.search({ keepPage: true })}>Try again</button></div>` : nothing}
       <div class="table-scroll" aria-busy=${this.searching ? "true" : "false"}>
         <table class="customers">
           <caption class="visually-hidden">Customers found; column headers can be resized with the arrow keys</caption>
           <colgroup>
-            <col class="select-col">
+            ${selectable ? html`<col class="select-col">` : nothing}
             <col data-column="name" .style=${`width:${this.width(NAME_WIDTH_KEY)}px`}>
             ${columns.map((c) => html`<col data-column=${c} .style=${`width:${this.width(c)}px`}>`)}
           </colgroup>
           <thead><tr>
-            <th scope="col" class="select"><input type="checkbox" id="select-page" aria-label="Select every customer on this page"
+            ${selectable ? html`<th scope="col" class="select"><input type="checkbox" id="select-page" aria-label="Select every customer on this page"
               .checked=${allOnPage} .indeterminate=${someOnPage && !allOnPage} ?disabled=${!items.length}
-              @change=${(e) => this.togglePage(e.target.checked)}></th>
+              @change=${(e) => this.togglePage(e.target.checked)}></th>` : nothing}
             ${this.header(NAME_WIDTH_KEY, "Customer")}
             ${columns.map((c) => this.header(c, COLUMNS[c][0]))}
           </tr></thead>
           <tbody>
             ${items.map((c) => html`
               <tr class=${this.selected.has(c.id) ? "selected" : ""} @dblclick=${() => navigate(`#/customers/${c.id}`)}>
-                <td class="select"><input type="checkbox" id="select-${c.id}" aria-label="Select ${customerName(c)} (${c.customer_number})"
-                  .checked=${this.selected.has(c.id)} @change=${(e) => this.toggleRow(c, e.target.checked)}></td>
+                ${selectable ? html`<td class="select"><input type="checkbox" id="select-${c.id}" aria-label="Select ${customerName(c)} (${c.customer_number})"
+                  .checked=${this.selected.has(c.id)} @change=${(e) => this.toggleRow(c, e.target.checked)}></td>` : nothing}
                 <th scope="row"><a href="#/customers/${c.id}">${customerName(c)}</a></th>
                 ${columns.map((col) => html`<td>${COLUMNS[col][1](c)}</td>`)}
               </tr>`)}
@@ -473,6 +467,11 @@ export class ListScreen {
         </div>`,
     });
   }
+}
+
+// Rows are selected only for what the user may do with them in bulk.
+function canActInBulk() {
+  return can("POST", "/customers/assign") || can("POST", "/customers/delete");
 }
 
 const OUTCOMES = ["deleted", "assigned", "unassigned", "unchanged", "refused"];

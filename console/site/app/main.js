@@ -134,10 +134,12 @@ function view() {
 
 // ---- starting ----------------------------------------------------------------------------------------
 
+// Who is signed in, the staff directory and their preferences, taken on together once all have arrived:
+// the screens never show one user's role with another's list.
 async function loadUser() {
-  app.noRole = null;
+  let me;
   try {
-    app.me = await api("GET", "/me");
+    me = await api("GET", "/me");
   } catch (error) {
     if (error instanceof ApiError && error.status === 403) {
       app.me = { username: session.localUser ? session.localUser.username : "", roles: [], permissions: [] };
@@ -146,12 +148,12 @@ async function loadUser() {
     }
     throw error;
   }
+  const may = (route) => me.permissions.includes(route);
   const [directory, preferences] = await Promise.all([
-    can("GET", "/staff") ? api("GET", "/staff").then((d) => d.items).catch(() => []) : [],
-    can("GET", "/me/preferences") ? api("GET", "/me/preferences").catch(() => null) : null,
+    may("GET /staff") ? api("GET", "/staff").then((d) => d.items).catch(() => []) : [],
+    may("GET /me/preferences") ? api("GET", "/me/preferences").catch(() => null) : null,
   ]);
-  app.directory = directory;
-  app.preferences = preferences;
+  Object.assign(app, { me, noRole: null, directory, preferences });
 }
 
 async function start() {

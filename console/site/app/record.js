@@ -3,7 +3,7 @@
 // (merge, delete, assign staff).
 import { html, nothing } from "../vendor/lit-html.js";
 import { ApiError, api, describe } from "./api.js";
-import { announce, app, can, customerName, navigate, staffLabel, update } from "./core.js";
+import { announce, app, busyWhile, can, customerName, navigate, staffLabel, update } from "./core.js";
 import { CustomerFinder } from "./finder.js";
 import { TABS } from "./tabs.js";
 import { checkbox, close, day, loadFailed, loading, modal, selectField, statusBadge, value, when, words } from "./ui.js";
@@ -316,80 +316,49 @@ export class RecordScreen {
   async previewMerge() {
     const d = this.dialog;
     const [target, source] = this.pair();
-    d.busy = true;
-    d.error = null;
-    update();
-    try {
+    await busyWhile(d, async () => {
       d.preview = await api("POST", `/customers/${target}/merge/preview`, { body: { source_id: source } });
       update(() => { const el = document.querySelector("[data-merge-preview]"); if (el) el.focus(); });
-    } catch (error) {
-      d.error = error;
-    }
-    d.busy = false;
-    update();
+    });
   }
 
   async merge() {
     const d = this.dialog;
     const [target, source] = this.pair();
-    d.busy = true;
-    d.error = null;
-    update();
-    try {
+    await busyWhile(d, async () => {
       await api("POST", `/customers/${target}/merge`, { body: { source_id: source } });
       this.dialog = null;
       app.banner = { kind: "info", text: `Merged ${customerName(d.preview.source)} into ${customerName(d.preview.target)}.` };
-      if (target === this.id) {
-        const tab = this.tab;
-        this.tabs = {};
-        this.tab = null;
-        this.select(tab);
-        await this.load();
-      } else {
+      if (target !== this.id) {
         navigate(`#/customers/${target}`);
+        return;
       }
-      return;
-    } catch (error) {
-      d.error = error;
-    }
-    d.busy = false;
-    update();
+      const tab = this.tab;
+      this.tabs = {};
+      this.tab = null;
+      this.select(tab);
+      await this.load();
+    });
   }
 
   async remove() {
     const d = this.dialog;
-    d.busy = true;
-    d.error = null;
-    update();
-    try {
+    await busyWhile(d, async () => {
       await api("DELETE", this.path(), { query: { delete_history: d.deleteHistory ? "true" : "false" } });
       this.dialog = null;
       app.banner = { kind: "info", text: `Deleted ${customerName(this.customer)} (${this.customer.customer_number})${d.deleteHistory ? " and its history" : ""}.` };
       navigate("#/customers");
-      return;
-    } catch (error) {
-      d.error = error;
-    }
-    d.busy = false;
-    update();
+    });
   }
 
   async saveStaff() {
     const d = this.dialog;
-    d.busy = true;
-    d.error = null;
-    update();
-    try {
+    await busyWhile(d, async () => {
       this.customer = { ...this.customer, ...(await api("PUT", this.path("/staff"), { body: { staff: d.staff.filter(Boolean) } })) };
       this.dialog = null;
       announce("Assigned staff saved");
       update(() => { const el = document.querySelector(".record-actions button"); if (el) el.focus(); });
-      return;
-    } catch (error) {
-      d.error = error;
-    }
-    d.busy = false;
-    update();
+    });
   }
 }
 

@@ -17,59 +17,50 @@ function describedBy(...ids) {
   return present.length ? present.join(" ") : nothing;
 }
 
+// A labelled field around its control: the label, the hint and the error beside it. `control` gets the
+// attributes every control shares (aria-invalid, aria-describedby) and returns the control itself.
+function field(o, control) {
+  const message = o.message || fieldError(o.error, o.path);
+  const hintId = o.hint ? `${o.id}-hint` : null;
+  const errorId = message ? `${o.id}-error` : null;
+  return html`
+    <div class="field ${message ? "has-error" : ""}">
+      <label for=${o.id}>${o.label}${o.required ? html`<span class="required" aria-hidden="true"> *</span>` : nothing}</label>
+      ${o.hint ? html`<p class="hint" id=${hintId}>${o.hint}</p>` : nothing}
+      ${message ? html`<p class="field-error" id=${errorId}><span class="visually-hidden">Error: </span>${capitalise(message)}</p>` : nothing}
+      ${control({ invalid: message ? "true" : "false", describedBy: describedBy(hintId, errorId), name: o.path || o.id })}
+    </div>`;
+}
+
 // One labelled input. `path` is the field's name as the API reports it in errors.
 // options: {id, label, value, onInput, error (ApiError), path, type, required, hint, readonly, autocomplete,
 //           inputmode, min, max, step, list}
 export function textField(o) {
-  const message = o.message || fieldError(o.error, o.path);
-  const hintId = o.hint ? `${o.id}-hint` : null;
-  const errorId = message ? `${o.id}-error` : null;
-  return html`
-    <div class="field ${message ? "has-error" : ""}">
-      <label for=${o.id}>${o.label}${o.required ? html`<span class="required" aria-hidden="true"> *</span>` : nothing}</label>
-      ${o.hint ? html`<p class="hint" id=${hintId}>${o.hint}</p>` : nothing}
-      ${message ? html`<p class="field-error" id=${errorId}><span class="visually-hidden">Error: </span>${capitalise(message)}</p>` : nothing}
-      <input id=${o.id} name=${o.path || o.id} type=${o.type || "text"} .value=${o.value ?? ""}
-        ?required=${o.required} ?readonly=${o.readonly} autocomplete=${o.autocomplete || "off"}
-        inputmode=${o.inputmode || nothing} min=${o.min ?? nothing} max=${o.max ?? nothing} step=${o.step ?? nothing}
-        list=${o.list || nothing} maxlength=${o.maxlength ?? nothing}
-        aria-invalid=${message ? "true" : "false"} aria-describedby=${describedBy(hintId, errorId)}
-        @input=${(e) => o.onInput && o.onInput(e.target.value)}>
-    </div>`;
+  return field(o, (a) => html`
+    <input id=${o.id} name=${a.name} type=${o.type || "text"} .value=${o.value ?? ""}
+      ?required=${o.required} ?readonly=${o.readonly} autocomplete=${o.autocomplete || "off"}
+      inputmode=${o.inputmode || nothing} min=${o.min ?? nothing} max=${o.max ?? nothing} step=${o.step ?? nothing}
+      list=${o.list || nothing} maxlength=${o.maxlength ?? nothing}
+      aria-invalid=${a.invalid} aria-describedby=${a.describedBy}
+      @input=${(e) => o.onInput && o.onInput(e.target.value)}>`);
 }
 
 export function textArea(o) {
-  const message = o.message || fieldError(o.error, o.path);
-  const errorId = message ? `${o.id}-error` : null;
-  const hintId = o.hint ? `${o.id}-hint` : null;
-  return html`
-    <div class="field ${message ? "has-error" : ""}">
-      <label for=${o.id}>${o.label}${o.required ? html`<span class="required" aria-hidden="true"> *</span>` : nothing}</label>
-      ${o.hint ? html`<p class="hint" id=${hintId}>${o.hint}</p>` : nothing}
-      ${message ? html`<p class="field-error" id=${errorId}><span class="visually-hidden">Error: </span>${capitalise(message)}</p>` : nothing}
-      <textarea id=${o.id} name=${o.path || o.id} rows=${o.rows || 3} .value=${o.value ?? ""} ?required=${o.required}
-        ?readonly=${o.readonly} aria-invalid=${message ? "true" : "false"} aria-describedby=${describedBy(hintId, errorId)}
-        @input=${(e) => o.onInput && o.onInput(e.target.value)}></textarea>
-    </div>`;
+  return field(o, (a) => html`
+    <textarea id=${o.id} name=${a.name} rows=${o.rows || 3} .value=${o.value ?? ""} ?required=${o.required}
+      ?readonly=${o.readonly} aria-invalid=${a.invalid} aria-describedby=${a.describedBy}
+      @input=${(e) => o.onInput && o.onInput(e.target.value)}></textarea>`);
 }
 
 // options: {id, label, value, choices: [[value, label]], onChange, error, path, hint, disabled}
 export function selectField(o) {
-  const message = o.message || fieldError(o.error, o.path);
-  const errorId = message ? `${o.id}-error` : null;
-  const hintId = o.hint ? `${o.id}-hint` : null;
-  return html`
-    <div class="field ${message ? "has-error" : ""}">
-      <label for=${o.id}>${o.label}${o.required ? html`<span class="required" aria-hidden="true"> *</span>` : nothing}</label>
-      ${o.hint ? html`<p class="hint" id=${hintId}>${o.hint}</p>` : nothing}
-      ${message ? html`<p class="field-error" id=${errorId}><span class="visually-hidden">Error: </span>${capitalise(message)}</p>` : nothing}
-      <select id=${o.id} name=${o.path || o.id} ?disabled=${o.disabled} ?required=${o.required}
-        aria-invalid=${message ? "true" : "false"} aria-describedby=${describedBy(hintId, errorId)}
-        @change=${(e) => o.onChange && o.onChange(e.target.value)}>
-        ${o.choices.map(([value, label, disabled]) => html`
-          <option value=${value} ?selected=${String(o.value ?? "") === String(value)} ?disabled=${disabled}>${label}</option>`)}
-      </select>
-    </div>`;
+  return field(o, (a) => html`
+    <select id=${o.id} name=${a.name} ?disabled=${o.disabled} ?required=${o.required}
+      aria-invalid=${a.invalid} aria-describedby=${a.describedBy}
+      @change=${(e) => o.onChange && o.onChange(e.target.value)}>
+      ${o.choices.map(([value, label, disabled]) => html`
+        <option value=${value} ?selected=${String(o.value ?? "") === String(value)} ?disabled=${disabled}>${label}</option>`)}
+    </select>`);
 }
 
 export function checkbox(o) {

@@ -16,6 +16,8 @@ SEARCH_FIELDS = ("name", "customer_number", "email", "phone", "username", "postc
 
 _WORD = re.compile(r"[0-9a-z]+")
 _DIGITS = re.compile(r"\d+")
+# A UK postcode typed with its space (or the start of one: "n1 9", "sw1a 2a"): outward code, then inward digit
+_SPACED_POSTCODE = re.compile(r"\b([a-z]{1,2}[0-9][a-z0-9]?)\s+([0-9][a-z]{0,2})\b")
 
 
 def fold(value: str) -> str:
@@ -71,8 +73,12 @@ def dedupe_key(name: str, postcode: str | None) -> str | None:
 
 
 def query_words(q: str) -> list[str]:
-    """The distinct keywords of a search, longest first (the most selective is read first)."""
-    return sorted(set(words(q)), key=lambda w: (-len(w), w))
+    """The distinct keywords of a search, longest first (the most selective is read first).
+
+    A postcode typed with its space is one keyword, its compact form (``N1 9GU`` → ``n19gu``, the postcode's
+    own term): it finds that postcode however it was stored, and reads that postcode's customers only.
+    """
+    return sorted(set(words(_SPACED_POSTCODE.sub(r"\1\2", fold(q)))), key=lambda w: (-len(w), w))
 
 
 def terms_by_field(values: dict[str, Iterable[str]]) -> set[tuple[str, str]]:

@@ -309,3 +309,47 @@ def test_the_record_works_at_tablet_width(browser: Any, stack: Any, http: Http) 
         assert not console.errors
     finally:
         console.context.close()
+
+
+def test_the_balance_refreshes_staff_are_assigned_and_the_history_pages(console: Console, http: Http) -> None:
+    staff_user = directory_user(http, "staff")
+    customer = new_customer(http, first_name="Over", last_name="View")
+    today = http("GET", f"/customers/{customer['id']}").body["created_at"][:10]
+    assert http("POST", f"/customers/{customer['id']}/invoices",
+                {"issued_on": today, "due_on": today, "amount": "40.00"}).status == 201
+    version = customer["version"]
+    for n in range(21):  # more changes than a page of the history holds
+        answer = http("PATCH", f"/customers/{customer['id']}", {"version": version, "phone": f"+44 20 7946 {n:04d}"})
+        assert answer.status == 200, answer.body
+        version = answer.body["version"]
+    page = console.open_record(customer["id"])
+    # The balance panel's refresh brings it up to date
+    balance = page.locator(".card.balance")
+    expect(balance).to_contain_text("never")
+    balance.get_by_role("button", name="Refresh balance").click()
+    expect(balance).not_to_contain_text("never")
+    expect(balance.locator(".amount")).to_contain_text("40")
+    # Staff are assigned from the directory; Escape leaves the dialog and gives the focus back
+    assign = page.get_by_role("button", name="Assign staff…")
+    assign.click()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(assign).to_be_focused()
+    assign.click()
+    dialog = page.get_by_role("dialog", name="Assigned staff of Over View")
+    dialog.get_by_label("First staff member").select_option(staff_user["username"])
+    check_page(page, "record-assign-staff")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.locator(".overview")).to_contain_text(staff_user["username"])
+    assert http("GET", f"/customers/{customer['id']}").body["assigned_staff"] == [staff_user["username"]]
+    # The history: newest first, page by page, down to the customer's creation
+    page.get_by_role("tab", name="History").click()
+    history = page.locator("#record-panel")
+    expect(history.locator("tbody tr").first).to_contain_text("Staff assigned")
+    expect(history).not_to_contain_text("Created")
+    history.get_by_role("button", name="Older").click()
+    expect(history).to_contain_text("Page 2")
+    expect(history).to_contain_text("Created")
+    history.get_by_role("button", name="Newer").click()
+    expect(history.locator("tbody tr").first).to_contain_text("Staff assigned")

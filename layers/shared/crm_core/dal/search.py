@@ -5,9 +5,12 @@ A customer's search terms (``(term, field)`` pairs, see ``services.customers.cus
 - prefix items: ``S#<prefix>`` / ``<id>`` for every prefix of two characters or more of every term (``ja``,
   ``jam``, ``jame``, ``james``). A keyword is a prefix, so its matches are exactly one partition, and the ids
   (ULIDs) sort it by registration: a page newest first is one Query, backwards, with a ``Limit``.
-- pair items: ``P#<x>#<y>`` / ``<id>`` for every two different two-character starts ``x < y`` of the
-  customer's terms that are not all digits (``P#ja#sm`` for James Smith). Two common words ("James Smith")
-  walk this partition, which holds about the customers having both, instead of either word's.
+- pair items, at two lengths of start: ``P#<x>#<y>`` / ``<id>`` for every two different two-character starts
+  ``x < y`` of the customer's terms that are not all digits (``P#ja#sm`` for James Smith), and the same for
+  every two different four-character starts of its terms of four characters or more (``P#jame#smit``). Two
+  words of four characters or more ("James Smith") read the four-character pair partition, which holds
+  about the customers having both words (and few others: a Jameson Smithers), so they cost about their
+  combination's matches, not either word's; shorter words ("ja sm", as typed) walk the two-character one.
 
 Each item carries ``w``: the customer's terms that start with the item's prefix (or with either start of a
 pair), as `` <field>:<term>`` tokens. A Query's filter checks the keywords (and the fields searched) on them
@@ -25,7 +28,8 @@ from typing import Any
 PREFIX = "S#"
 PAIR = "P#"
 MIN_PREFIX = 2
-PAIR_START = 2  # a pair item is keyed by the first two characters of each of two terms
+PAIR_STARTS = (2, 4)  # a pair item is keyed by the first two (or four) characters of each of two terms
+LONG_PAIR = PAIR_STARTS[-1]
 
 Term = tuple[str, str]  # (term, field)
 ItemKey = tuple[str, str]  # (PK, SK)
@@ -35,9 +39,9 @@ def prefix_pk(prefix: str) -> str:
     return f"{PREFIX}{prefix}"
 
 
-def pair_pk(a: str, b: str) -> str:
-    """The pair partition of two two-character starts (in either order)."""
-    x, y = sorted((a[:PAIR_START], b[:PAIR_START]))
+def pair_pk(a: str, b: str, size: int = PAIR_STARTS[0]) -> str:
+    """The pair partition of the ``size``-character starts of two terms or words (in either order)."""
+    x, y = sorted((a[:size], b[:size]))
     return f"{PAIR}{x}#{y}"
 
 
@@ -58,13 +62,27 @@ def search_items(customer_id: str, terms: set[Term]) -> dict[ItemKey, dict[str, 
             by_prefix.setdefault(term[:size], []).append((term, field))
     items = {(prefix_pk(p), customer_id): {"PK": prefix_pk(p), "SK": customer_id, "w": _tokens(found)}
              for p, found in by_prefix.items()}
-    starts = sorted({t[:PAIR_START] for t, _ in terms if pairable(t) and len(t) >= PAIR_START})
-    for i, x in enumerate(starts):
-        for y in starts[i + 1:]:
-            found = [(t, f) for t, f in terms if t.startswith((x, y))]
-            pk = pair_pk(x, y)
-            items[(pk, customer_id)] = {"PK": pk, "SK": customer_id, "w": _tokens(found)}
+    for size in PAIR_STARTS:
+        starts = sorted({t[:size] for t, _ in terms if pairable(t) and len(t) >= size})
+        for i, x in enumerate(starts):
+            for y in starts[i + 1:]:
+                found = [(t, f) for t, f in terms if t.startswith((x, y))]
+                pk = pair_pk(x, y, size)
+                items[(pk, customer_id)] = {"PK": pk, "SK": customer_id, "w": _tokens(found)}
     return items
+
+
+def pair_partition(words: list[str], size: int) -> tuple[str, list[str]] | None:
+    """The pair partition of ``size``-character starts that holds every customer having all ``words`` (as word
+    starts), and the words its items can check (those starting with one of its two starts); None when no two
+    words, not all digits and of ``size`` characters or more, differ in their first ``size`` characters. The
+    first such two in ``words``' order are taken (longest first: the most selective)."""
+    usable = [w for w in words if pairable(w) and len(w) >= size]
+    for n, a in enumerate(usable):
+        for b in usable[n + 1:]:
+            if a[:size] != b[:size]:
+                return pair_pk(a, b, size), [w for w in words if w.startswith((a[:size], b[:size]))]
+    return None
 
 
 @dataclass(frozen=True)

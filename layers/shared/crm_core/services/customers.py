@@ -11,7 +11,7 @@ from crm_core.clock import iso, utcnow
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import ClaimTaken, CustomerRepository, HasTransactions, StaleVersion, customer_pk
 from crm_core.dal.mail import LOGIN, login_pk
-from crm_core.dal.search import PostingPage, Term, pair_pk, pairable, prefix_pk
+from crm_core.dal.search import LONG_PAIR, PAIR_STARTS, PostingPage, Term, pair_partition, prefix_pk
 from crm_core.errors import (
     Conflict,
     CustomerHasTransactions,
@@ -403,10 +403,15 @@ class CustomerService:
             return (_has_words(c, words, fields) and params.type in (None, c.type)
                     and params.status in (None, c.status) and (staff is None or c.id in staff))
 
-        probe = self._repo.postings(prefix_pk(words[0]), after, lowest, wanted, _checked(words, narrowed), narrowed)
-        pk, checked, page = self._plan(words, narrowed, probe)
+        direct = pair_partition(words, LONG_PAIR)
+        if direct:
+            (pk, checked), page, read = direct, None, 0
+        else:
+            probe = self._repo.postings(prefix_pk(words[0]), after, lowest, wanted, _checked(words, narrowed),
+                                        narrowed)
+            pk, checked, page = self._plan(words, narrowed, probe)
+            read = probe.scanned
         shown: list[Customer] = []
-        read = probe.scanned
         below, size = after, wanted
         while True:
             if page is None:
@@ -436,20 +441,19 @@ class CustomerService:
               probe: PostingPage) -> tuple[str, list[str], PostingPage | None]:
         """Which search partition to walk, the keywords its items check, and its first read if that is the probe.
 
-        The probe is the first page-sized read of the longest keyword's prefix partition, which holds exactly
-        that keyword's matches. If it ended there (a rare word), or it checks every keyword, it is the walk.
-        Otherwise, with two keywords or more, the pair partition of two of them (not all digits, different
-        first two characters) holds about the customers having both, so two common words ("james smith") read
-        about their combination, not either word; the keywords starting with the pair's two starts are checked
-        on its items, any other on the profiles.
+        Two keywords of four characters or more never get here: they read their four-character pair partition
+        straight away (about their combination's matches). Otherwise the probe is the first page-sized read of
+        the longest keyword's prefix partition, which holds exactly that keyword's matches. If it ended there
+        (a rare word), or it checks every keyword, it is the walk. Otherwise, with two keywords or more, the
+        two-character pair partition of two of them (not all digits, different first two characters) holds
+        about the customers having both, so "ja sm" as typed reads about its combination, not either word; the
+        keywords starting with the pair's two starts are checked on its items, any other on the profiles.
         """
         lead = words[0]
-        pairs = [(a, b) for n, a in enumerate(words) for b in words[n + 1:]
-                 if pairable(a) and pairable(b) and a[:2] != b[:2]]
-        if probe.last is None or all(w.startswith(lead) for w in words) or not pairs:
+        pair = pair_partition(words, PAIR_STARTS[0])
+        if probe.last is None or all(w.startswith(lead) for w in words) or pair is None:
             return prefix_pk(lead), _checked(words, fields), probe
-        a, b = pairs[0]
-        return pair_pk(a, b), [w for w in words if w[:2] in (a[:2], b[:2])], None
+        return pair[0], pair[1], None
 
     def _assigned_page(self, params: SearchParams, after: str | None, limit: int) -> tuple[list[Customer], str | None]:
         """A staff user's customers (all read: a staff user's own list), filtered, newest first."""
