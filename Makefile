@@ -8,29 +8,40 @@ SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint typecheck bench openapi build deploy clean
+.PHONY: help setup run reset-data test unit test-fast lint typecheck bench openapi build deploy clean
 
 help: ## List the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
+	@echo "==> setup [1/3]: a virtual environment in $(VENV)/ ($$($(PYTHON) --version))"
+	@mkdir -p $(VENV) && date +%s > $(VENV)/.setup-started
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "==> setup [2/3]: pip"
+	$(BIN)/python -m pip install --upgrade --disable-pip-version-check pip
+	@echo "==> setup [3/3]: the project and its tools, as pinned in pyproject.toml (the first time: a few minutes)"
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
+	@echo "==> setup done in $$(( $$(date +%s) - $$(cat $(VENV)/.setup-started) )) s"; rm -f $(VENV)/.setup-started
 
 setup: $(STAMP) ## Create .venv and install everything (run by the other targets)
 
-run: $(STAMP) ## Start the local stack: AWS emulator on :4566, API on :3000, staff console on :3000/console/, demo data (Ctrl-C stops)
-	$(BIN)/crm serve
+run: $(STAMP) ## Start the local stack: API on :3000 (staff console at /console/), AWS emulator on :4566; data kept in .local-stack/ (Ctrl-C stops)
+	PYTHONUNBUFFERED=1 $(BIN)/crm serve
+
+reset-data: $(STAMP) ## Delete the local stack's saved data (.local-stack/); the next `make run` starts empty
+	$(BIN)/crm reset-data
 
 test: $(STAMP) ## Run the whole suite: lint, types, unit, integration (moto), template, end-to-end
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-test-fast: $(STAMP) ## Unit and integration tests only
-	$(BIN)/pytest -m "not e2e"
+unit: $(STAMP) ## The unit tests alone (no AWS, seconds)
+	$(BIN)/pytest tests/unit -q
+
+test-fast: $(STAMP) ## Unit and integration tests, without the slow ones (volume, whole-stack restarts)
+	$(BIN)/pytest -m "not e2e and not slow"
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .

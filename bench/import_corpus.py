@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "layers" / "shared"), str(ROOT / "tests")]
 
 from report import count, table  # noqa: E402
-from xlsx_corpus import TIME_LIMIT, Outcome, corpus_dir, manifest, read_all  # noqa: E402
+from xlsx_corpus import TIME_LIMIT, Outcome, find_corpus, manifest, read_all  # noqa: E402
 
 WORKERS = 2
 
@@ -52,10 +52,10 @@ def reason(outcome: Outcome) -> str:
 
 
 def run(quick: bool = False) -> str:
-    folder = corpus_dir()
+    search = find_corpus()
+    folder = search.folder
     if folder is None:
-        return ("import_corpus: no corpus here (looked for ../shared/xlsx-corpus beside the checkout and "
-                "$XLSX_CORPUS); nothing measured")
+        return f"import_corpus: the corpus is {search.describe()}; nothing measured"
     entries = manifest(folder)
     if quick:
         entries = entries[::10]

@@ -25,6 +25,7 @@ import export_rate
 import import_corpus
 import import_read
 import import_write
+import local_stack
 import mail_render
 import nightly_refresh
 import search_reads
@@ -58,6 +59,9 @@ BENCHMARKS: dict[str, tuple[str, Callable[[argparse.Namespace], str]]] = {
                         lambda args: nightly_refresh.run(quick=args.quick)),
     "accounting_sync": ("Accounting sync of 10,000 new customers: requests and wall time",
                         lambda args: accounting_sync.run(quick=args.quick)),
+    "local_stack": ("The local stack: crm import of a generated list on crm serve, beside in-process moto; stop and "
+                    "restart", lambda args: local_stack.run(
+                        quick=args.quick, sizes=None if args.quick or args.large else local_stack.SIZES[:1])),
     "console_page": ("Staff console in Chromium: first page transfer, and API answer to results shown",
                      lambda args: console_page.run(quick=args.quick)),
 }
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="smaller sizes and fewer repeats: a smoke test that finishes in well under a minute")
     parser.add_argument("--large", action="store_true",
-                        help="search benchmark: add 100,000 customers (slow: tens of minutes on moto)")
+                        help="search: add 100,000 customers; local_stack: add the 100,000-row import (most of an hour)")
     args = parser.parse_args(argv)
 
     print(f"python {platform.python_version()} on {platform.system()} {platform.machine()}, "

@@ -31,6 +31,12 @@ TEST_ENV = {
 }
 
 
+def pytest_report_header() -> str:
+    from xlsx_corpus import find_corpus
+
+    return f"xlsx corpus: {find_corpus().describe()}"
+
+
 @pytest.fixture(autouse=True)
 def _environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name, value in TEST_ENV.items():

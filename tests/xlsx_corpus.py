@@ -1,4 +1,5 @@
-"""The corpus of real workbooks (``../shared/xlsx-corpus`` beside the checkout, or ``$XLSX_CORPUS``), read the way
+"""The corpus of real workbooks (``$XLSX_CORPUS``, else ``shared/xlsx-corpus`` beside the checkout or beside a folder
+above it), read the way
 the import reads an upload: every file through the import's reading step (``checking.check_workbook``: the
 hostile-file checks, the reader and its fallback, the header search, the mapping and every row's rules), in
 worker processes, each file with a time limit.
@@ -29,11 +30,36 @@ TIME_LIMIT = 60  # seconds a file may take before it counts as hung
 CONTENT_REASONS = ("no header row found", "the workbook has no sheets")
 
 
+@dataclass(frozen=True)
+class CorpusSearch:
+    """Where the corpus was looked for, and where it is (``folder``: None when it is in none of those places)."""
+
+    folder: Path | None
+    looked_in: list[Path]
+    named: bool  # $XLSX_CORPUS named the one place to look
+
+    def describe(self) -> str:
+        if self.folder is not None:
+            return f"{self.folder}"
+        places = ", ".join(str(p) for p in self.looked_in)
+        if self.named:
+            return f"not found: ${CORPUS_ENV} names {places}, which holds no manifest.json"
+        return (f"not found (no manifest.json in {places}); set ${CORPUS_ENV} to the corpus folder to run "
+                "tests/corpus")
+
+
+def find_corpus(root: Path = ROOT) -> CorpusSearch:
+    """``$XLSX_CORPUS`` when it is set; else ``shared/xlsx-corpus`` beside the checkout, or beside a folder above it
+    (a checkout in ``/work/main`` and a worktree in ``/work/wt/<name>`` both find ``/work/shared/xlsx-corpus``)."""
+    named = os.environ.get(CORPUS_ENV)
+    places = [Path(named)] if named else [parent / "shared" / "xlsx-corpus" for parent in root.parents]
+    found = next((p for p in places if (p / "manifest.json").is_file()), None)
+    return CorpusSearch(found, places, bool(named))
+
+
 def corpus_dir() -> Path | None:
     """Where the corpus is, when it is there."""
-    named = os.environ.get(CORPUS_ENV)
-    folder = Path(named) if named else ROOT.parent / "shared" / "xlsx-corpus"
-    return folder if (folder / "manifest.json").is_file() else None
+    return find_corpus().folder
 
 
 def manifest(folder: Path) -> list[dict[str, Any]]:

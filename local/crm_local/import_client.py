@@ -121,8 +121,18 @@ def _api_error(raw: bytes) -> str:
         return raw[:500].decode("utf-8", "replace")
 
 
+def _pace(done: int, total: int | None, elapsed: float) -> str:
+    """``" (40%, 52 rows/s, about 19 min to go)"`` once rows are being applied."""
+    if not total or not done or elapsed <= 0:
+        return ""
+    rate = done / elapsed
+    left = (total - done) / rate
+    to_go = f"{left / 60:.0f} min" if left >= 90 else f"{left:.0f} s"
+    return f" ({done * 100 // total}%, {rate:,.0f} rows/s, about {to_go} to go)"
+
+
 def run_import(path: Path, *, api: str, dry_run: bool = False, sheet: str | None = None, user: str | None = None,
-               timeout: float = 600, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+               timeout: float = 3600, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """``crm import``: 0 when the job completed (or partly: see its errors), 1 when it failed or timed out."""
     try:
         content = path.read_bytes()
@@ -131,6 +141,8 @@ def run_import(path: Path, *, api: str, dry_run: bool = False, sheet: str | None
         return 2
     client = ImportClient(api, user)
     shown: list[tuple[Any, ...]] = []
+
+    began = time.monotonic()
 
     def progress(job: dict[str, Any]) -> None:
         now = (job.get("status"), job.get("rows_done"), job.get("rows_total"))
@@ -141,7 +153,8 @@ def run_import(path: Path, *, api: str, dry_run: bool = False, sheet: str | None
         if status == "awaiting_upload":
             print(f"crm import: {job['id']}: uploaded; waiting for the import function", file=err, flush=True)
         elif status not in DONE:
-            print(f"crm import: {job['id']}: {status}, {done or 0}/{total or '?'} rows", file=err, flush=True)
+            print(f"crm import: {job['id']}: {status}, {done or 0:,}/{f'{total:,}' if total else '?'} rows"
+                  f"{_pace(done or 0, total, time.monotonic() - began)}", file=err, flush=True)
 
     try:
         created = client.start(path.name, dry_run, sheet)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,38 +47,47 @@ def subscriptions(functions: Functions) -> list[Subscription]:
 
 
 class QueuePoller:
-    """One thread that long-polls every subscribed queue in turn and invokes its function."""
+    """A thread per subscribed queue, as Lambda runs a poller per event source mapping: each long-polls its
+    queue and invokes its function, so a message waits for its own function only, not for the other queues'
+    polls."""
 
     def __init__(self, functions: Functions, wait_seconds: int = 1) -> None:
         self.functions = functions
         self.subscriptions = subscriptions(functions)
         self.wait_seconds = wait_seconds
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._sqs: Any = None
 
     def start(self) -> None:
         if not self.subscriptions:
             return
         self._sqs = boto3.client("sqs")
-        self._thread = threading.Thread(target=self._run, name="local-sqs-poller", daemon=True)
-        self._thread.start()
+        for subscription in self.subscriptions:
+            thread = threading.Thread(target=self._run, args=(subscription,), daemon=True,
+                                      name=f"local-sqs-poller-{subscription.function}")
+            thread.start()
+            self._threads.append(thread)
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 1.5) -> bool:
+        """Take no more messages; wait up to ``wait`` seconds in all for the batches in hand. Whether every
+        thread ended (a function still running goes on in its thread; its messages come back after the
+        visibility timeout)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.wait_seconds + 10)
+        deadline = time.monotonic() + wait
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
 
-    def _run(self) -> None:
+    def _run(self, subscription: Subscription) -> None:
         while not self._stop.is_set():
-            for subscription in self.subscriptions:
+            try:
+                self.poll_once(subscription)
+            except Exception:  # a local poller keeps polling, as Lambda's does
                 if self._stop.is_set():
                     return
-                try:
-                    self.poll_once(subscription)
-                except Exception:  # a local poller keeps polling, as Lambda's does
-                    log.exception("polling %s for %s failed", subscription.queue_url, subscription.function)
-                    self._stop.wait(1)
+                log.exception("polling %s for %s failed", subscription.queue_url, subscription.function)
+                self._stop.wait(1)
 
     def poll_once(self, subscription: Subscription) -> int:
         """Receive one batch and hand it to the function; returns the number of messages received."""

@@ -30,8 +30,12 @@ INDEXES = [
 
 
 def make_table(ddb: Any) -> None:
+    """The table with the seed items (written 25 a call)."""
     ddb.create_table(TableName=TABLE, KeySchema=KEY_SCHEMA, AttributeDefinitions=ATTRIBUTES,
                      GlobalSecondaryIndexes=INDEXES, BillingMode="PAY_PER_REQUEST")
+    items = seed_items()
+    for start in range(0, len(items), 25):
+        ddb.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]})
 
 
 def s(value: str) -> dict[str, str]:
@@ -101,6 +105,26 @@ def query_battery(ddb: Any) -> list[Any]:
     return answers
 
 
+def scan_battery(ddb: Any) -> list[Any]:
+    """Scans, every page: small pages, a filter, a projection, segments."""
+    scans: list[dict[str, Any]] = [{"Limit": 7}, {"Limit": 25, "FilterExpression": "kind = :k",
+                                                  "ExpressionAttributeValues": {":k": s("odd")}},
+                                   {"Limit": 10, "ProjectionExpression": "PK, SK"},
+                                   {"Segment": 1, "TotalSegments": 3, "Limit": 9}, {}]
+    answers = []
+    for scan in scans:
+        pages, start = [], None
+        while True:
+            request = {"TableName": TABLE, **scan, **({"ExclusiveStartKey": start} if start else {})}
+            page = ddb.scan(**request)
+            pages.append({k: page.get(k) for k in ("Items", "Count", "ScannedCount", "LastEvaluatedKey")})
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        answers.append(pages)
+    return answers
+
+
 def change_items(ddb: Any) -> None:
     """Writes that move items in and out of the indexes: an update that changes a GSI hash key, one that
     removes it, a delete, an overwrite, a transaction."""
@@ -131,8 +155,6 @@ def ddb(_environment: None) -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="eu-west-2")
         make_table(client)
-        for item in seed_items():
-            client.put_item(TableName=TABLE, Item=item)
         yield client
 
 
@@ -142,8 +164,6 @@ def run_unchanged(steps: Callable[[Any], Any]) -> Any:
     with moto_as_released():
         client = boto3.client("dynamodb", region_name="eu-west-1")
         make_table(client)
-        for item in seed_items():
-            client.put_item(TableName=TABLE, Item=item)
         return steps(client)
 
 
@@ -165,12 +185,12 @@ def test_items_read_back_exactly_as_moto_unchanged_gives_them(ddb: Any) -> None:
     assert read(ddb) == run_unchanged(read)
 
 
-def test_queries_answer_exactly_what_moto_unchanged_answers(ddb: Any) -> None:
+def test_queries_and_scans_answer_exactly_what_moto_unchanged_answers(ddb: Any) -> None:
     # Given the same items in both, when the same queries run (every page), before and after changes
     def steps(client: Any) -> Any:
-        before = query_battery(client)
+        before = query_battery(client), scan_battery(client)
         change_items(client)
-        return before, query_battery(client), everything(client)
+        return before, (query_battery(client), scan_battery(client)), everything(client)
 
     # Then each page of each answer is the same
     ours, theirs = steps(ddb), run_unchanged(steps)
@@ -299,3 +319,20 @@ def test_a_listener_hears_every_write_and_rollback(ddb: Any) -> None:
     assert heard == [(TABLE, "L", "1", False), (TABLE, "L", "1", False),
                      (TABLE, "P#05", "L#2", False), (TABLE, "P#05", "L#2", True),  # written, then rolled back
                      (TABLE, "L", "1", True)]
+
+
+def test_an_item_over_the_size_limit_is_refused_as_moto_unchanged_refuses_it(ddb: Any) -> None:
+    def sizes(client: Any) -> list[str]:
+        outcomes = []
+        for size in (404_000, 406_000):
+            item = {"PK": s("BIG"), "SK": s(str(size)), "a": s("x" * (size // 2)), "b": s("y" * (size // 2))}
+            try:
+                client.put_item(TableName=TABLE, Item=item)
+                outcomes.append("stored")
+            except ClientError as error:
+                outcomes.append(str(error.response["Error"]["Message"]))
+        return outcomes
+
+    ours = sizes(ddb)
+    assert ours[0] == "stored" and "size" in ours[1]
+    assert ours == run_unchanged(sizes)

@@ -30,6 +30,7 @@ from crm_core.imports.reading import Book, Limits, RawRow, Refused, calamine_boo
 from crm_core.imports.rows import (
     ChunkRow,
     FileMatches,
+    HeaderRecord,
     Problem,
     RowContext,
     RowRecord,
@@ -278,6 +279,6 @@ def _date_order(options: ImportOptions, remembered: RememberedMapping | None, de
     return Setting(value=default, why="the organisation's default (no date in the list is written as numbers)")
 
 
-def header_record(reading: Reading) -> dict[str, Any]:
+def header_record(reading: Reading) -> HeaderRecord:
     """What the report needs of the header: the titles as written, and each field's column title."""
-    return {"titles": reading.header.titles, "columns": reading.plan.titles()}
+    return HeaderRecord(titles=reading.header.titles, columns=reading.plan.titles())

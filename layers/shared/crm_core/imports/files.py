@@ -15,7 +15,6 @@ Keys (the bucket expires them; see template.yaml):
 from __future__ import annotations
 
 import gzip
-import json
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -81,28 +80,14 @@ class ImportFiles:
         answer = self._call(self._s3.head_object, Bucket=self.bucket, Key=key_name)
         return dict(answer.get("Metadata", {}))
 
-    def put_lines(self, key_name: str, records: Iterable[dict[str, Any]]) -> None:
-        body = gzip.compress("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode(), 6)
-        self._call(self._s3.put_object, Bucket=self.bucket, Key=key_name, Body=body,
-                   ContentType="application/x-ndjson", ContentEncoding="gzip")
-
-    def lines(self, key_name: str) -> Iterator[dict[str, Any]]:
-        try:
-            answer = self._call(self._s3.get_object, Bucket=self.bucket, Key=key_name)
-        except ClientError as exc:
-            if error_code(exc) in ("NoSuchKey", "404"):
-                return
-            raise
-        with gzip.GzipFile(fileobj=answer["Body"]) as stream:
-            for line in stream:
-                yield json.loads(line)
-
     def put_models(self, key_name: str, records: Iterable[BaseModel]) -> None:
+        """Records as gzipped JSON lines (every file of an import but the workbooks is one)."""
         body = gzip.compress("".join(r.model_dump_json() + "\n" for r in records).encode(), 6)
         self._call(self._s3.put_object, Bucket=self.bucket, Key=key_name, Body=body,
                    ContentType="application/x-ndjson", ContentEncoding="gzip")
 
     def models(self, key_name: str, model: type[M]) -> Iterator[M]:
+        """The records of a file ``put_models`` wrote, one at a time; none when there is no such file."""
         try:
             answer = self._call(self._s3.get_object, Bucket=self.bucket, Key=key_name)
         except ClientError as exc:

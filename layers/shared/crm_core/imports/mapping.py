@@ -33,7 +33,7 @@ from crm_core.imports.vocabulary import (
     LABELS,
     REPEATABLE,
     describe,
-    header_key,
+    fold,
 )
 from crm_core.models.imports import ColumnMapping, RememberedMapping
 
@@ -94,7 +94,7 @@ def letter(index: int) -> str:
 
 def fingerprint(titles: list[str]) -> str:
     """The same headers, in the same order (case, spacing and punctuation aside), give the same fingerprint."""
-    keys = [header_key(t) for t in titles]
+    keys = [fold(t) for t in titles]
     while keys and not keys[-1]:
         keys.pop()
     return hashlib.sha256("\x1f".join(keys).encode()).hexdigest()[:32]
@@ -208,7 +208,7 @@ def _score(titles: list[str], staff_keys: dict[str, str]) -> int:
     for title in titles:
         if not title:
             continue
-        key = header_key(title)
+        key = fold(title)
         mapped = staff_keys.get(key)
         if mapped is not None:
             if mapped != IGNORE:
@@ -286,7 +286,7 @@ def _remembered(sheet: str, seen: list[RawRow], remembered: Remembered,
 def _best_part(title: str, staff_keys: dict[str, str]) -> str:
     """Of a two-row title ("Name First"), the part that is known: the whole, the lower title, or the upper."""
     for candidate in _readings(title):
-        key = header_key(candidate)
+        key = fold(candidate)
         if key in staff_keys or key in KNOWN or key in CONTEXTUAL_KEYS:
             return candidate
     return title
@@ -301,7 +301,7 @@ def _readings(title: str) -> list[str]:
 
 
 def _staff_keys(staff: Mapping[str, str] | None) -> dict[str, str]:
-    return {header_key(title): name for title, name in (staff or {}).items() if header_key(title)}
+    return {fold(title): name for title, name in (staff or {}).items() if fold(title)}
 
 
 # ---- the mapping -------------------------------------------------------------------------------------------------
@@ -322,7 +322,7 @@ def plan(header: Header, samples: list[list[str]], staff: Mapping[str, str] | No
         when = remembered.saved_at.date().isoformat()
         why = f"remembered from {remembered.filename} (import {remembered.import_id}, {when})"
         for index, column in enumerate(columns):
-            name = remembered.columns.get(header_key(column.title)) if column.title else None
+            name = remembered.columns.get(fold(column.title)) if column.title else None
             if name is not None:
                 chosen[index] = (None if name == IGNORE else name, why + (": ignored" if name == IGNORE else ""))
     automatic = _automatic(columns, header.two_rows)
@@ -336,11 +336,11 @@ def _staff(columns: list[ColumnMapping], staff: Mapping[str, str]) -> dict[int, 
     by_title: dict[str, list[int]] = {}
     for index, column in enumerate(columns):
         if column.title:
-            by_title.setdefault(header_key(column.title), []).append(index)
+            by_title.setdefault(fold(column.title), []).append(index)
     chosen: dict[int, tuple[str | None, str]] = {}
     missing = []
     for name, target in staff.items():
-        indexes = by_title.get(header_key(name))
+        indexes = by_title.get(fold(name))
         if not indexes and name.strip().isalpha() and name.strip().isupper():
             indexes = [i for i, c in enumerate(columns) if c.column == name.strip()]
         if not indexes:
@@ -363,12 +363,12 @@ def _automatic(columns: list[ColumnMapping], two_rows: bool) -> list[tuple[str |
         if not title:
             found.append((None, "no title: ignored" if column.samples else "empty", False))
             continue
-        key = header_key(title)
+        key = fold(title)
         hit = KNOWN.get(key)
         if hit is None and key not in CONTEXTUAL_KEYS and two_rows:
             for reading in _readings(title)[1:]:
-                if header_key(reading) in KNOWN or header_key(reading) in CONTEXTUAL_KEYS:
-                    key = header_key(reading)
+                if fold(reading) in KNOWN or fold(reading) in CONTEXTUAL_KEYS:
+                    key = fold(reading)
                     hit = KNOWN.get(key)
                     break
         if hit is not None:

@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
-from crm_core.imports.vocabulary import header_key
+from crm_core.imports.vocabulary import fold
 
 DateOrder = Literal["day_first", "month_first"]
 
@@ -72,7 +72,7 @@ def as_text(value: Any) -> str:
 
 # ---- customer type ------------------------------------------------------------------------------------------------
 
-_TYPES = {header_key(word): kind for kind, words in {
+_TYPES = {fold(word): kind for kind, words in {
     "individual": ("individual", "person", "private", "i", "p", "privat", "privatperson", "privatkunde", "particulier",
                    "particular", "privado", "persona", "pessoa", "pessoa física", "persona física", "privato",
                    "persona fisica", "particuliere", "persoon", "natuurlijk persoon", "consumer", "b2c", "customer"),
@@ -84,11 +84,11 @@ _TYPES = {header_key(word): kind for kind, words in {
 
 
 def customer_type(value: str) -> str | None:
-    return _TYPES.get(header_key(value))
+    return _TYPES.get(fold(value))
 
 
 def looks_like_type(value: str) -> bool:
-    return header_key(value) in _TYPES
+    return fold(value) in _TYPES
 
 
 # ---- emails ---------------------------------------------------------------------------------------------------------
@@ -115,12 +115,12 @@ def clean_email(value: str) -> tuple[str, str | None]:
 
 # ---- names ----------------------------------------------------------------------------------------------------------
 
-_HONORIFICS = {header_key(w) for w in ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lady", "lord",
+_HONORIFICS = {fold(w) for w in ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lady", "lord",
                                         "rev", "herr", "frau", "fräulein", "m", "mme", "mlle", "sr", "sra", "srta",
                                         "d", "dña", "don", "dona", "sig", "sigra", "dott", "dhr", "mevr", "heer")}
 _PARTICLES = {"van", "von", "de", "da", "del", "della", "dei", "di", "du", "des", "le", "la", "der", "den", "ter",
               "ten", "dos", "das", "do", "y", "zu", "af", "al", "el", "bin", "ben", "st", "st.", "mac"}
-_SUFFIXES = {header_key(w) for w in ("jr", "jnr", "sr", "snr", "ii", "iii", "iv", "phd", "md", "esq", "obe", "mbe")}
+_SUFFIXES = {fold(w) for w in ("jr", "jnr", "sr", "snr", "ii", "iii", "iv", "phd", "md", "esq", "obe", "mbe")}
 
 
 def split_name(value: str) -> tuple[str, str] | None:
@@ -128,13 +128,13 @@ def split_name(value: str) -> tuple[str, str] | None:
     text = one_line(value)
     if "," in text:
         last, first = (p.strip() for p in text.split(",", 1))
-        if first and last and header_key(first) not in _SUFFIXES:
+        if first and last and fold(first) not in _SUFFIXES:
             return _drop_honorifics(first.split()) or first, last
     words = _drop_honorifics(text.split(" ")).split(" ") if text else []
     if len(words) < 2:
         return None
     end = len(words)
-    while end > 2 and header_key(words[end - 1]) in _SUFFIXES:
+    while end > 2 and fold(words[end - 1]) in _SUFFIXES:
         end -= 1
     start = end - 1
     while start > 1 and words[start - 1].casefold() in _PARTICLES:
@@ -143,7 +143,7 @@ def split_name(value: str) -> tuple[str, str] | None:
 
 
 def _drop_honorifics(words: list[str]) -> str:
-    while len(words) > 1 and header_key(words[0]) in _HONORIFICS:
+    while len(words) > 1 and fold(words[0]) in _HONORIFICS:
         words = words[1:]
     return " ".join(words)
 
@@ -251,16 +251,16 @@ def _countries() -> dict[str, str]:
         for name in list(names):
             names += [t.gettext(name) for t in translations]
         for name in [code, country.alpha_3, *names]:
-            table.setdefault(header_key(name), code)
+            table.setdefault(fold(name), code)
     for code, aliases in _COUNTRY_ALIASES.items():
         for alias in aliases:
-            table[header_key(alias)] = code
+            table[fold(alias)] = code
     return table
 
 
 def country_code(value: str) -> str | None:
     """The ISO 3166 two-letter code of a country name or code; None when it is no country known."""
-    key = header_key(value)
+    key = fold(value)
     return _countries().get(key) if key else None
 
 
@@ -271,7 +271,7 @@ class NoYear(ValueError):
 
 
 NOT_A_DATE = "is not a date: write it as 31/12/1980 or 1980-12-31, or format the column as Date"
-_MONTHS = {header_key(name): n for n, names in enumerate([
+_MONTHS = {fold(name): n for n, names in enumerate([
     ("jan", "january", "januar", "jänner", "janvier", "enero", "ene", "janeiro", "gennaio", "gen", "januari", "janv"),
     ("feb", "february", "februar", "février", "fevrier", "févr", "febrero", "fevereiro", "fev", "febbraio",
      "februari"),
@@ -364,10 +364,10 @@ def _worded(text: str) -> date:
     """Dates with a month name: "31 Dec 1980", "Dec 31, 1980", "31. Dezember 1980", "1st September 1980"."""
     parts = _WORDS.findall(text.replace("º", "").replace("ª", ""))
     numbers = [p for p in parts if p.isdigit()]
-    months = [_MONTHS.get(header_key(p)) for p in parts if not p.isdigit()]
+    months = [_MONTHS.get(fold(p)) for p in parts if not p.isdigit()]
     known = [m for m in months if m is not None]
     ignorable = {"st", "nd", "rd", "th", "de", "of", "der", "le", "el", "del", "di", "van", "am", "den"}
-    others = [p for p in parts if not p.isdigit() and _MONTHS.get(header_key(p)) is None
+    others = [p for p in parts if not p.isdigit() and _MONTHS.get(fold(p)) is None
               and p.lower().rstrip(".") not in ignorable and _weekday(p) is False]
     if len(known) != 1 or others or not 1 <= len(numbers) <= 2:
         raise ValueError(NOT_A_DATE)
@@ -381,12 +381,12 @@ def _worded(text: str) -> date:
     return date(_year(year_text), month, int(day_text))
 
 
-_WEEKDAYS = {header_key(d) for d in ("mon", "monday", "tue", "tues", "tuesday", "wed", "wednesday", "thu", "thur",
+_WEEKDAYS = {fold(d) for d in ("mon", "monday", "tue", "tues", "tuesday", "wed", "wednesday", "thu", "thur",
                                      "thursday", "fri", "friday", "sat", "saturday", "sun", "sunday")}
 
 
 def _weekday(word: str) -> bool:
-    return header_key(word) in _WEEKDAYS
+    return fold(word) in _WEEKDAYS
 
 
 def _year(text: str) -> int:

@@ -7,21 +7,20 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from crm_core.imports.files import ImportFiles, report_key
-from crm_core.imports.rows import RowRecord, decode_cell
+from crm_core.imports.rows import HeaderRecord, RowRecord, decode_cell
 from crm_core.models.imports import MAX_ERRORS_SHOWN, ImportJob, RowError
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def write_report(files: ImportFiles, job: ImportJob, header: dict[str, Any],
+def write_report(files: ImportFiles, job: ImportJob, header: HeaderRecord,
                  rejected: Iterator[RowRecord]) -> tuple[str | None, list[RowError]]:
     """The report workbook's key (None when no row was rejected) and the first errors."""
     from crm_core.export import XlsxExport
 
-    titles: list[str] = header.get("titles", [])
+    titles = header.titles
     position = {title: n for n, title in enumerate(titles)}
     errors: list[RowError] = []
     written = 0

@@ -36,13 +36,13 @@ from crm_core.imports.normalising import (
     split_name,
 )
 from crm_core.imports.reading import EXCEL_ERRORS, CellError, Uncalculated
-from crm_core.imports.vocabulary import header_key
+from crm_core.imports.vocabulary import fold
 from crm_core.models.customer import CustomerCreate, Model
 from crm_core.models.imports import RevertOutcome, RowError, RowOutcome
 from crm_core.text import dedupe_key, normalise_email
 
 _NUMBER = re.compile(r"^\d{1,12}$")
-_TOTALS = {header_key(w) for w in ("total", "totals", "grand total", "sum", "subtotal", "summe", "gesamt",
+_TOTALS = {fold(w) for w in ("total", "totals", "grand total", "sum", "subtotal", "summe", "gesamt",
                                    "gesamtsumme", "total général", "total general", "somme", "totale",
                                    "totale generale", "totaal", "eindtotaal", "suma", "soma")}
 
@@ -80,6 +80,14 @@ class ChunkRow(Model):
     email: str | None = None
     dedupe: str | None = None
     cells: list[Any] = Field(default_factory=list, description="the row's cells as uploaded (for the report)")
+
+
+class HeaderRecord(Model):
+    """The header as the header file carries it, for the report: the titles as written, and each field's column
+    title (how errors name the column)."""
+
+    titles: list[str] = Field(default_factory=list)
+    columns: dict[str, str] = Field(default_factory=dict)
 
 
 class RowRecord(Model):
@@ -141,7 +149,7 @@ def _create_adapter() -> TypeAdapter[Any]:
 def is_totals_row(cells: tuple[Any, ...]) -> bool:
     """A table's totals row: "Total", "Summe", "Totaal"… as its first text, and no email in it."""
     texts = [c for c in cells if isinstance(c, str) and c.strip()]
-    return bool(texts) and len(texts[0]) <= 30 and header_key(texts[0]) in _TOTALS and not any("@" in t for t in texts)
+    return bool(texts) and len(texts[0]) <= 30 and fold(texts[0]) in _TOTALS and not any("@" in t for t in texts)
 
 
 def pick(cells: tuple[Any, ...], columns: list[int], name: str, notices: list[Problem]) -> Any:

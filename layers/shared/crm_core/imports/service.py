@@ -50,9 +50,9 @@ from crm_core.imports.matching import Matcher
 from crm_core.imports.queue import ImportQueue, ImportWork
 from crm_core.imports.reading import Limits, Refused
 from crm_core.imports.report import write_report
-from crm_core.imports.rows import ChunkRow, RowRecord
+from crm_core.imports.rows import ChunkRow, HeaderRecord, RowRecord
 from crm_core.imports.store import ImportJobRepository, JobMoved, MappingRepository
-from crm_core.imports.vocabulary import header_key as title_key
+from crm_core.imports.vocabulary import fold
 from crm_core.models.customer import ID_PATTERN
 from crm_core.models.imports import (
     FINISHED,
@@ -185,7 +185,7 @@ class ImportService:
         try:
             self._queue.send([ImportWork(job_id=job.id, run=run, start=True, read=read)])
         except Exception as failure:
-            self._put_back(job, [*changed, *remove], status, run)
+            self._put_back(job, list(dict.fromkeys([*changed, *remove])), status, run)
             if isinstance(failure, RetryLater):
                 raise RetryLater(f"import {job.id} was left as it was: {failure.message}",
                                  retry_after=failure.retry_after_seconds) from failure
@@ -272,7 +272,7 @@ class ImportService:
                 logger.exception("reading the workbook failed", extra={"import_id": job.id})
                 return self._fail(job, f"the workbook could not be read ({type(failure).__name__}); save it again "
                                        "as an Excel Workbook (.xlsx) and upload it, or ask for help with this file")
-        self._files.put_lines(header_key(job.id, job.run), [header_record(reading)])
+        self._files.put_models(header_key(job.id, job.run), [header_record(reading)])
         if job.options.mapping:
             self._remember(job, reading)
         fields: dict[str, Any] = {
@@ -301,7 +301,7 @@ class ImportService:
 
     def _remember(self, job: ImportJob, reading: Reading) -> None:
         """Keep staff's mapping for the next list with the same headers."""
-        columns = {title_key(c.title): c.field or IGNORE for c in reading.plan.columns if c.title}
+        columns = {fold(c.title): c.field or IGNORE for c in reading.plan.columns if c.title}
         self._mappings.put(RememberedMapping(
             fingerprint=reading.fingerprint, titles=reading.header.titles, columns=columns,
             date_order=job.options.date_order, default_country=job.options.default_country, import_id=job.id,
@@ -372,7 +372,7 @@ class ImportService:
 
     def _apply_chunk(self, job: ImportJob, chunk: int, written: str) -> tuple[dict[str, int], int]:
         rows = list(self._files.models(rows_key(job.id, job.read_run, chunk), ChunkRow))
-        titles = self._titles(job)
+        titles = self._header(job).columns
         kept = None if job.dry_run else self._jobs.numbers(job.id, job.run, chunk)
         decisions = self._matcher.decide(rows, import_actor(job), retry=kept is not None)
         if not job.dry_run:
@@ -417,9 +417,7 @@ class ImportService:
         if reverting:
             errors = [e for r in rejected for e in r.errors][:MAX_ERRORS_SHOWN]
         else:
-            empty: dict[str, Any] = {"titles": [], "columns": {}}
-            header: dict[str, Any] = next(self._files.lines(header_key(job.id, job.read_run)), empty)
-            report, errors = write_report(self._files, job, header, rejected)
+            report, errors = write_report(self._files, job, self._header(job), rejected)
         fields: dict[str, Any] = {"finished_at": utcnow(), "updated_at": utcnow()}
         if reverting:
             fields.update(status="reverted", reverted_at=utcnow(), revert_errors=errors)
@@ -435,9 +433,9 @@ class ImportService:
         with contextlib.suppress(JobMoved):  # another delivery finished it first
             self._jobs.change(job.id, fields, statuses=["running", "reverting"], run=job.run)
 
-    def _titles(self, job: ImportJob) -> dict[str, str]:
-        header: dict[str, Any] = next(self._files.lines(header_key(job.id, job.read_run)), {"columns": {}})
-        return dict(header["columns"])
+    def _header(self, job: ImportJob) -> HeaderRecord:
+        """The header of the reading the run's rows come from (for the report)."""
+        return next(self._files.models(header_key(job.id, job.read_run), HeaderRecord), HeaderRecord())
 
 
 def _merged(before: ImportOptions, after: ImportOptions) -> ImportOptions:

@@ -217,7 +217,9 @@ _LESSER = re.compile(r"^(business|other|work|e-mail [23]|phone [23]|home phone 2
                      r"second|secondary|telefono 2|teléfono 2|phone 2)")
 
 
-def header_key(text: str) -> str:
+def fold(text: str) -> str:
+    """Text as titles and words are compared: accents, case, spaces and punctuation gone (``"Código postal"`` →
+    ``"codigopostal"``)."""
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
     return re.sub(r"[^0-9a-z#]+", "", plain.replace("ß", "ss"))
@@ -244,12 +246,12 @@ def _build() -> dict[str, Known]:
         for name, spellings in fields.items():
             for spelling in spellings:
                 plain = _strip_note(spelling)
-                known.setdefault(header_key(plain), Known(name, source, bool(_LESSER.match(plain))))
+                known.setdefault(fold(plain), Known(name, source, bool(_LESSER.match(plain))))
     return known
 
 
 KNOWN = _build()
-CONTEXTUAL_KEYS = {header_key(title): title for title in CONTEXTUAL}
+CONTEXTUAL_KEYS = {fold(title): title for title in CONTEXTUAL}
 
 
 def describe(source: str) -> str:
