@@ -16,6 +16,7 @@ from crm_core.dal.dynamo import ReadMeter, from_item
 from crm_core.dal.search import customer_terms, is_search_item, search_items
 from crm_core.models.customer import Customer
 from crm_core.text import query_words
+from crm_local.cli import main
 from crm_local.template import Template
 from integration.conftest import Call
 from integration.test_customers_search import always_pairs
@@ -96,6 +97,10 @@ def test_a_merged_source_leaves_no_search_item(api: Call, aws: Template, ada: di
     assert _search_items_of(aws, other["id"]) == {}
     assert _search_items_of(aws, ada["id"]) == _expected(api, ada["id"])
     assert api("GET", "/customers", query={"q": "augusta"}).body["items"] == []
+    # And the index rebuild gives it none back
+    assert main(["reindex", "--aws", "--table", aws.physical_name("CustomersTable")]) == 0
+    assert _search_items_of(aws, other["id"]) == {}
+    assert _search_items_of(aws, ada["id"]) == _expected(api, ada["id"])
 
 
 def test_as_you_type_every_prefix_of_every_field_finds_the_customer(api: Call, ada: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 from crm_core.clock import utcnow
 from crm_core.dal.customers import CustomerRepository, StaleVersion
 from crm_core.dal.reindex import TableScan
-from crm_core.dal.search import ItemKey, customer_terms, search_items
+from crm_core.dal.search import ItemKey, Term, customer_terms, search_items
 from crm_core.ids import min_id_at
 from crm_core.models.customer import Customer
 
@@ -74,10 +74,10 @@ class SearchReindex:
     def _rebuild(self, customer: Customer) -> bool:
         """Index the customer as read; if it changed meanwhile, as it is now (once). False if it moved on again
         (or is gone): its change wrote its index."""
-        if self._customers.reindex(customer, customer_terms(customer)):
+        if self._customers.reindex(customer, indexed_terms(customer)):
             return True
         now = self._customers.get(customer.id, consistent=True)
-        return now is not None and self._customers.reindex(now, customer_terms(now))
+        return now is not None and self._customers.reindex(now, indexed_terms(now))
 
     def _sweep(self, seen: list[tuple[ItemKey, str]], read: dict[str, Customer]) -> int:
         """Remove the search items seen that their customer's profile does not make (its terms changed, or it
@@ -97,7 +97,7 @@ class SearchReindex:
             customer = profiles.get(owner)
             if customer is None and owner >= oldest_unfinished:
                 continue
-            made = search_items(owner, customer_terms(customer)) if customer else {}
+            made = search_items(owner, indexed_terms(customer)) if customer else {}
             wrong = [k for k, w in items if k not in made or made[k]["w"] != w]
             if not wrong:
                 continue
@@ -106,3 +106,9 @@ class SearchReindex:
                                               [k for k in wrong if k not in made])
                 wrong_items += len(wrong)
         return wrong_items
+
+
+def indexed_terms(customer: Customer) -> set[Term]:
+    """The terms a customer's search items hold: none for a merged customer, found through the one it was
+    merged into (the merge removed its items)."""
+    return set() if customer.status == "merged" else customer_terms(customer)
