@@ -63,6 +63,7 @@ BENCH_ENV = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "CURSOR_SIGNING_KEY": "tests-cursor-signing-key-0123456789",
     "AWS_MAX_ATTEMPTS": "2",
+    "STAFF_DIRECTORY": "built-in",
 }
 UNSET = ("AWS_ENDPOINT_URL", "AWS_PROFILE")
 

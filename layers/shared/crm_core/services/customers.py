@@ -10,6 +10,7 @@ from typing import Any, Literal
 from crm_core.clock import iso, utcnow
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import ClaimTaken, CustomerRepository, HasTransactions, StaleVersion, customer_pk
+from crm_core.dal.mail import LOGIN, login_pk
 from crm_core.dal.search import LONG_PAIR, PAIR_STARTS, PostingPage, customer_terms, pair_partition, prefix_pk
 from crm_core.errors import (
     Conflict,
@@ -83,7 +84,7 @@ class CustomerService:
         """The assigned staff wanted, each new one checked against the staff directory (one already assigned
         stays even if they have left, so the others can still be edited)."""
         new = [name for name in dict.fromkeys(wanted) if name not in current]
-        spelt = dict(zip(new, self._known_staff(field, new), strict=True))
+        spelt = dict(zip(new, self._known_staff(field, new), strict=True)) if new else {}
         return list(dict.fromkeys(spelt.get(name, name) for name in wanted))
 
     # ---- create ------------------------------------------------------------------------------------
@@ -248,6 +249,7 @@ class CustomerService:
                 links.append((item["related_id"], item["SK"]))
         keys += self._repo.search_item_keys(customer_id, {(t, f) for t, f in tombstone.get("terms", [])})
         keys += [(customer_pk(other), sk) for other, sk in links]
+        keys.append((login_pk(customer_id), LOGIN))  # the web login, kept in a partition of its own
         self._repo.remove_items(keys)
         now = utcnow()
         for other, sk in links:
