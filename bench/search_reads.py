@@ -40,10 +40,10 @@ from crm_core.aws import client
 from crm_core.config import get_settings
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.dynamo import ReadMeter, batch_write, to_item
-from crm_core.dal.search import LONG_PAIR, PAIR_STARTS, is_search_item, pair_partition
+from crm_core.dal.search import LONG_PAIR, PAIR_STARTS, customer_terms, is_search_item, pair_partition
 from crm_core.ids import min_id_at, new_id
 from crm_core.models.customer import Address, Customer, FieldChange, HistoryEntry, SearchParams
-from crm_core.services.customers import DEFAULT_WINDOW_DAYS, claims_of, customer_terms, dedupe_of
+from crm_core.services.customers import DEFAULT_WINDOW_DAYS, claims_of, dedupe_of
 from crm_core.text import query_words
 from crm_local import emulator
 from crm_local.stack import create_secrets_and_parameters
@@ -63,6 +63,7 @@ BENCH_ENV = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "CURSOR_SIGNING_KEY": "tests-cursor-signing-key-0123456789",
     "AWS_MAX_ATTEMPTS": "2",
+    "STAFF_DIRECTORY": "built-in",
 }
 UNSET = ("AWS_ENDPOINT_URL", "AWS_PROFILE")
 
@@ -128,9 +129,11 @@ class Search:
     label: str
     q: str | None = None
     status: str | None = None
+    assigned_to: str | None = None
 
     def params(self) -> SearchParams:
-        return SearchParams.model_validate({k: v for k, v in (("q", self.q), ("status", self.status)) if v})
+        return SearchParams.model_validate({k: v for k, v in (("q", self.q), ("status", self.status),
+                                                              ("assigned_to", self.assigned_to)) if v})
 
     @property
     def shown(self) -> str:
@@ -151,6 +154,11 @@ LISTINGS = (
     Search("newest first"),
     Search("newest first, status=inactive", status="inactive"),
 )
+STAFF_USERS = ("staff-1", "staff-2", "staff-3", "staff-4")  # every other customer is assigned to one of them
+ASSIGNED = (
+    Search("assigned to staff-1", assigned_to=STAFF_USERS[0]),
+    Search("assigned to staff-1, status=inactive", status="inactive", assigned_to=STAFF_USERS[0]),
+)
 
 
 @dataclass
@@ -163,6 +171,7 @@ class Seeded:
     seconds: float = 0.0
     terms: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)
+    staff: dict[str, list[str]] = field(default_factory=dict)
     partitions: Counter[str] = field(default_factory=Counter)  # search partition -> customers in it
     search_items: int = 0
     search_item_bytes: int = 0  # of the sampled customers' search items
@@ -173,10 +182,12 @@ class Seeded:
     def matches(self, search: Search, now: datetime) -> list[str]:
         """Ids the search should find, newest first.
 
-        With keywords: every keyword starts a term of the customer (in any field). Without: registered in
-        the last ``DEFAULT_WINDOW_DAYS`` days (ids carry their registration time).
+        With keywords: every keyword starts a term of the customer (in any field). A staff user's: assigned
+        to them. Else: registered in the last ``DEFAULT_WINDOW_DAYS`` days (ids carry their registration time).
         """
-        if search.q is None:
+        if search.assigned_to:
+            found = [i for i, staff in self.staff.items() if search.assigned_to in staff]
+        elif search.q is None:
             oldest = min_id_at(now - timedelta(days=DEFAULT_WINDOW_DAYS))
             found = [i for i in self.terms if i >= oldest]
         else:
@@ -237,7 +248,8 @@ def synthetic_customers(size: int, now: datetime, seed: int = SEED) -> Iterator[
                           username=f"{first[0]}{last}{n}".lower() if rng.random() < 0.3 else None,
                           address=Address(line1=f"{rng.randint(1, 200)} {rng.choice(ORG_WORDS)} Road",
                                           postcode=_postcode(rng), country="GB") if rng.random() < 0.9 else None)
-        yield Customer(id=new_id(now_ms=created_ms), customer_number=str(100_000 + n), version=1,
+        staff = [STAFF_USERS[n // 2 % len(STAFF_USERS)]] if n % 2 == 0 else []  # no draw: the same customers
+        yield Customer(id=new_id(now_ms=created_ms), customer_number=str(100_000 + n), version=1, assigned_staff=staff,
                        created_at=created, updated_at=created, created_by="import", updated_by="import", **fields)
 
 
@@ -322,6 +334,7 @@ def seed(ddb: Any, table_name: str, size: int, now: datetime) -> Seeded:
     for n, customer in enumerate(synthetic_customers(size, now), start=1):
         seeded.terms[customer.id] = customer_terms(customer)
         seeded.statuses[customer.id] = customer.status
+        seeded.staff[customer.id] = customer.assigned_staff
         items = customer_items(customer, claimed_emails)
         sized = n % SIZE_SAMPLE == 0  # item sizes from a sample of the customers
         for request in items:
@@ -409,7 +422,7 @@ def measure_size(size: int) -> SizeResult:
         meter = ReadMeter.attach(client("dynamodb"))
         started = time.perf_counter()
         measures = {}
-        for search in (*SEARCHES, *LISTINGS):
+        for search in (*SEARCHES, *LISTINGS, *ASSIGNED):
             expected = seeded.matches(search, datetime.now(tz=UTC))
             meter.reset()
             page = service.search(search.params())
@@ -493,7 +506,27 @@ def render(results: list[SizeResult], page_size: int) -> str:
     out.append("month buckets, or with a type or status from GSI3's (type, status, month) buckets, one to four a")
     out.append("month read for the rest of the page each and merged: about a page whatever the filter's share.")
 
-    growth_headers, growth = _growth_rows(results, (*SEARCHES, *LISTINGS))
+    out.append("")
+    headers = ["a staff user's customers (assigned_to)"]
+    groups = [("", 1)]
+    for r in results:
+        headers += ["assigned", "shown", "read", "calls", "read/shown"]
+        groups.append((f" {_size_label(r.seeded.size)} ", 5))
+    rows = []
+    for search in ASSIGNED:
+        row = [search.shown]
+        for r in results:
+            m = r.measures[search.shown]
+            row += [count(m.matches), m.shown, count(m.items_read), m.calls,
+                    ratio(m.items_read / m.shown if m.shown else None, 1)]
+        rows.append(row)
+    out.append(table(headers, rows, groups))
+    out.append("")
+    out.append("A staff user's list (every other customer is assigned to one of four staff users) reads their GSI1")
+    out.append("partition, or with a type or status their GSI3 (user, type, status) partitions, one to four, each")
+    out.append("for the rest of the page, merged: about a page however many customers they hold.")
+
+    growth_headers, growth = _growth_rows(results, (*SEARCHES, *LISTINGS, *ASSIGNED))
     if len(growth_headers) > 1:
         out.append("")
         out.append(table(growth_headers, growth))

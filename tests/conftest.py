@@ -28,6 +28,7 @@ TEST_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "CustomerWorkflowTests",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "AWS_MAX_ATTEMPTS": "2",
+    "STAFF_DIRECTORY": "built-in",  # the local stack's staff (tests of the user pool set their own)
 }
 
 

@@ -5,7 +5,9 @@ outcome per request) and tracing.
 Before the resolver reads a request, the handler checks it at the edge: on a staff function, that the
 caller's roles may call the route API Gateway matched (``crm_core.roles``: 401, 403 ``no_role`` or
 ``forbidden``); on every function, that a body is JSON (415 otherwise) no deeper than a request needs (400).
-A staff write with an ``Idempotency-Key`` header is served once (``idempotent``).
+A staff write with an ``Idempotency-Key`` header is served once (``idempotent``). Every answer — a refusal
+at the edge, a replayed one, a fault — is counted in the outcome metrics and is a JSON body, never a Lambda
+error.
 Route handlers get the signed-in user as a Powertools dependency (``actor: SignedIn``)."""
 
 from __future__ import annotations
@@ -22,8 +24,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contract import honest_json
 from crm_core import correlation
-from crm_core.errors import DomainError
-from crm_core.http import authorize, check_body, outcome_metric, refusal, register_error_handlers
+from crm_core.errors import ConfigurationError, DomainError
+from crm_core.http import (
+    ParsedBody,
+    authorize,
+    check_body,
+    internal_error,
+    outcome_metric,
+    refusal,
+    refused_fields,
+    register_error_handlers,
+)
 from crm_core.roles import route_key
 from idempotent import idempotency_key, once
 
@@ -34,7 +45,8 @@ class ApiResolver(APIGatewayRestResolver):
     """Powertools' REST resolver whose OpenAPI document lists every refusal its routes give (``contract``)."""
 
     def __init__(self, staff: bool, rate_limited: Iterable[str]) -> None:
-        super().__init__(enable_validation=True)
+        self.parsed_body = ParsedBody()
+        super().__init__(enable_validation=True, json_body_deserializer=self.parsed_body)
         self._staff = staff
         self._rate_limited = frozenset(rate_limited)
 
@@ -62,21 +74,28 @@ def api_function(*routers: Router, public: bool = False, form_routes: Iterable[s
     @tracer.capture_lambda_handler
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         correlation.use(logger.get_correlation_id())  # queue messages this request causes carry it on
+        response = answer(event, context)
+        metrics.add_metric(name=outcome_metric(int(response["statusCode"])), unit=MetricUnit.Count, value=1)
+        return response
+
+    def answer(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         route = route_key(str(event.get("httpMethod") or ""), str(event.get("resource") or ""))
         try:
             user = None if public else authorize(event).username
             logger.append_keys(user=user)
-            check_body(event, accept_forms=route in forms)
+            app.parsed_body.keep(event.get("body"), check_body(event, accept_forms=route in forms))
             key = idempotency_key(event) if user else None
             if key and user:
-                return once(key, user, event, context, lambda: app.resolve(event, context))
+                return once(key, user, event, context, logger, lambda: app.resolve(event, context))
         except DomainError as refused:
-            logger.info("request refused", extra={"route": route, "status": refused.status, "code": refused.code,
-                                                  "reason": refused.message})
-            response = refusal(refused)
-        else:
-            response = app.resolve(event, context)
-        metrics.add_metric(name=outcome_metric(int(response["statusCode"])), unit=MetricUnit.Count, value=1)
-        return response
+            logger.info("request refused", extra={"route": route, **refused_fields(refused)})
+            return refusal(refused)
+        except ConfigurationError as fault:
+            logger.error("deployment fault", extra={"route": route, "reason": str(fault)})
+            return internal_error()
+        except Exception:
+            logger.exception("unexpected error", extra={"route": route})
+            return internal_error()
+        return app.resolve(event, context)
 
     return app, handler

@@ -27,7 +27,7 @@ from crm_core.models.customer import (
 )
 from crm_core.models.records import CustomerDetail
 from crm_core.wiring import customer_service, record_service
-from route_params import CustomerId, PageLimit
+from route_params import Cursor, CustomerId, Limit
 
 router = Router()
 
@@ -46,8 +46,8 @@ def search_customers(
     type: Annotated[str | None, Query(description="individual or organization")] = None,
     status: Annotated[str | None, Query(description="active, enrolled, inactive or merged")] = None,
     assigned_to: Annotated[str | None, Query(description="staff username")] = None,
-    limit: PageLimit = None,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    limit: Limit = None,
+    cursor: Cursor = None,
 ) -> CustomerPage:
     raw = {"q": q, "registered_within_days": registered_within_days, "type": type, "status": status,
            "assigned_to": assigned_to, "limit": limit, "cursor": cursor,
@@ -75,8 +75,8 @@ def patch_customer(actor: SignedIn, customer_id: CustomerId, changes: Annotated[
 @router.get("/customers/<customer_id>/history", tags=["customers"], summary="Change history, newest first")
 def customer_history(
     customer_id: CustomerId,
-    limit: PageLimit = None,
-    cursor: Annotated[str | None, Query()] = None,
+    limit: Limit = None,
+    cursor: Cursor = None,
 ) -> HistoryPage:
     return customer_service().history(customer_id, limit, cursor)
 

@@ -7,12 +7,13 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from crm_core.http import SignedIn, json_response
 from crm_core.models.imports import ImportCreated, ImportJob, ImportPage, ImportRequest, ImportRerun
+from crm_core.roles import REPORT_LINK
 from crm_core.wiring import import_service
-from route_params import ImportId
+from route_params import Cursor, ImportId, Limit
 
 router = Router()
 
@@ -30,15 +31,16 @@ def start_import(actor: SignedIn, request: Annotated[ImportRequest, Body()]) -> 
 
 
 @router.get("/imports", tags=["imports"], summary="Imports, newest first")
-def list_imports(limit: Annotated[int, Query(ge=1, le=100)] = 25,
-                 cursor: Annotated[str | None, Query(max_length=2000)] = None) -> ImportPage:
-    return import_service().page(limit, cursor)
+def list_imports(limit: Limit = None, cursor: Cursor = None) -> ImportPage:
+    return import_service().page(limit or 25, cursor)
 
 
 @router.get("/imports/<import_id>", tags=["imports"],
-            summary="An import: status, progress, counts, first errors, and the report workbook's link")
-def get_import(import_id: ImportId) -> ImportJob:
-    return import_service().get(import_id)
+            summary="An import: status, progress, counts, first errors, and the report workbook's link",
+            description="The report workbook's link (`report_url`: the rejected rows) is given to the staff and "
+                        "admin roles only.")
+def get_import(actor: SignedIn, import_id: ImportId) -> ImportJob:
+    return import_service().get(import_id, report_link=actor.may(REPORT_LINK))
 
 
 @router.post("/imports/<import_id>/dry-run", tags=["imports"],

@@ -6,17 +6,15 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from crm_core.http import SignedIn, json_response
-from crm_core.models.customer import ID_PATTERN
 from crm_core.models.mail import Mailing as MailingView
 from crm_core.models.mail import MailingCreate, MailingPreview, MailList, MailListPut, MailListSummary, Preview
 from crm_core.wiring import mailing_service
+from route_params import Cursor, Limit, ListId, MailingId
 
 router = Router()
-MailingId = Annotated[str, Path(pattern=ID_PATTERN, description="the mailing's id")]
-ListId = Annotated[str, Path(pattern=ID_PATTERN, description="the mail list's id")]
 
 
 @router.post("/mailings/preview", tags=["mail"], summary="Render a mass email for one recipient")
@@ -34,9 +32,8 @@ def send_mailing(actor: SignedIn, request: Annotated[MailingCreate, Body()]) -> 
 
 
 @router.get("/mailings/<mailing_id>", tags=["mail"], summary="A mailing: progress and each recipient's outcome")
-def get_mailing(mailing_id: MailingId, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                after: Annotated[str | None, Query(max_length=100)] = None) -> MailingView:
-    return mailing_service().get(mailing_id, limit, after)
+def get_mailing(mailing_id: MailingId, limit: Limit = None, cursor: Cursor = None) -> MailingView:
+    return mailing_service().get(mailing_id, limit, cursor)
 
 
 @router.get("/mail-lists", tags=["mail"], summary="Saved mail lists (reset is simply all customers)")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from crm_core.http import SignedIn
 from crm_core.models.money import (
@@ -35,11 +35,9 @@ from crm_core.models.records import (
 )
 from crm_core.services.records import COSTS, DELIVERIES, JOBS
 from crm_core.wiring import money_service, record_service
-from route_params import CustomerId, PageLimit, RecordId
+from route_params import Cursor, CustomerId, Limit, RecordId
 
 router = Router()
-Limit = PageLimit
-Cursor = Annotated[str | None, Query(max_length=2000)]
 
 
 @router.get("/customers/<customer_id>/invoices", tags=["money"], summary="A customer's invoices, newest first")

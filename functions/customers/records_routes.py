@@ -28,7 +28,7 @@ from crm_core.models.records import (
 )
 from crm_core.services.records import BENEFITS, NOTES, TASKS
 from crm_core.wiring import points_service, record_service
-from route_params import CustomerId, PageLimit, RecordId
+from route_params import Cursor, CustomerId, Limit, RecordId
 
 router = Router()
 
@@ -160,8 +160,7 @@ def remove_relationship(actor: SignedIn, customer_id: CustomerId, relationship_i
 # ---- points --------------------------------------------------------------------------------------
 
 @router.get("/customers/<customer_id>/points", tags=["points"], summary="Points balance and ledger, newest first")
-def points_statement(customer_id: CustomerId, limit: PageLimit = None,
-                     cursor: Annotated[str | None, Query(max_length=2000)] = None) -> PointsStatement:
+def points_statement(customer_id: CustomerId, limit: Limit = None, cursor: Cursor = None) -> PointsStatement:
     return points_service().statement(customer_id, limit, cursor)
 
 

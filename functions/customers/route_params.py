@@ -1,4 +1,4 @@
-"""Path parameters the staff routes share: every id is a ULID."""
+"""Parameters the staff routes share: every id is a ULID; every list pages with ``limit`` and ``cursor``."""
 
 from __future__ import annotations
 
@@ -12,5 +12,7 @@ CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="the customer's
 RecordId = Annotated[str, Path(pattern=ID_PATTERN, description="the record's id")]
 ExportId = Annotated[str, Path(pattern=ID_PATTERN, description="the export's id")]
 ImportId = Annotated[str, Path(pattern=ID_PATTERN, description="the import's id")]
-PageLimit = Annotated[int | None, Query(ge=1, le=PAGE_MAX, description=f"page size (at most {PAGE_MAX})")]
-PageCursor = Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")]
+MailingId = Annotated[str, Path(pattern=ID_PATTERN, description="the mailing's id")]
+ListId = Annotated[str, Path(pattern=ID_PATTERN, description="the mail list's id")]
+Limit = Annotated[int | None, Query(ge=1, le=PAGE_MAX, description=f"page size (at most {PAGE_MAX})")]
+Cursor = Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")]

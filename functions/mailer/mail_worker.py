@@ -3,7 +3,8 @@ mailings paused because the SES quota ran out.
 
 Messages (``crm_core.models.messages.MailMessage``, parsed by Powertools' batch processor): ``PlanMailing``
 (the audience into recipients and send batches), ``SendBatch`` (one batch), ``SendPasswordReset`` (a
-password-reset email). One message at a time, at most two functions at once (the event source's
+password-reset email), ``MarketingOptOut`` (an unsubscribe link used: marketing email off).
+One message at a time, at most two functions at once (the event source's
 MaximumConcurrency), each at its share of the configured rate. A batch SES kept throttling is reported back
 (``batchItemFailures``) and retried; its recipients went back to pending first. Metrics: ``MailSent``,
 ``MailSkipped``, ``MailFailed``, ``MailingsPaused``, ``MailingsPlanned``, ``ResetMailSent``, ``ResetMailSkipped``,
@@ -21,7 +22,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core import correlation
 from crm_core.config import get_settings
-from crm_core.models.messages import MailMessage, PlanMailing, SendBatch, SendPasswordReset, SqsRecord
+from crm_core.models.messages import (
+    MailMessage,
+    MarketingOptOut,
+    PlanMailing,
+    SendBatch,
+    SendPasswordReset,
+    SqsRecord,
+)
 from crm_core.wiring import login_service, mailing_service
 
 logger = Logger()
@@ -43,11 +51,10 @@ def send_reset(message: SendPasswordReset) -> None:
         count("ResetMailSkipped")
         logger.info("password reset for no account that may sign in: nothing sent")
         return
-    customer, token = found
+    customer, token, to = found
     link = mailing_service().link(f"/reset-password?token={token}")
     rendered = render_password_reset(customer.first_name or customer.display_name, link, minutes)
-    assert customer.email
-    mailing_service().send_one(customer.email, rendered)
+    mailing_service().send_one(to, rendered)
     count("ResetMailSent")
     logger.info("password reset sent", extra={"customer_id": customer.id})  # never the token or the link
 
@@ -67,6 +74,9 @@ def handle(record: SqsRecord[MailMessage]) -> None:
         count("MailFailed", done["failed"])
         count("MailingsPaused", done["paused"])
         logger.info("batch sent", extra={"mailing_id": message.mailing_id, **done})
+    elif isinstance(message, MarketingOptOut):
+        changed = mailing_service().opt_out(message.customer_id)
+        logger.info("unsubscribed", extra={"customer_id": message.customer_id, "changed": changed})
     else:
         send_reset(message)
 

@@ -368,7 +368,8 @@ def reindex_command(endpoint: str | None, table: str | None, segment: int, segme
         progress = reindex.run_page(segment, segments, progress.resume, progress)
     print(f"crm reindex: {table} segment {segment + 1} of {segments}: {progress.customers:,} customers indexed, "
           f"{progress.moved_on:,} changed meanwhile (their change indexed them), "
-          f"{progress.legacy_removed:,} earlier search items removed")
+          f"{progress.legacy_removed:,} earlier search items removed, "
+          f"{progress.stale_removed:,} search items no customer makes removed or made right")
     return 0
 
 

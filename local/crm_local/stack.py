@@ -22,6 +22,7 @@ LOCAL_ENV = {
     "AWS_REGION": "eu-west-2",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_DEV": "false",
+    "STAFF_DIRECTORY": "built-in",  # no user pool locally: the built-in users are the staff
 }
 LOCAL_SECRETS = {"CursorSigningSecret": "local-stack-cursor-signing-key-not-a-secret",
                  "UnsubscribeSigningSecret": "local-stack-unsubscribe-signing-key-not-a-secret"}

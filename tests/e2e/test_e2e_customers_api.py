@@ -400,6 +400,17 @@ def test_openapi_lists_every_route_of_the_template(http: Http, stack: LocalStack
     assert str(document["openapi"]).startswith("3.")
     missing = [(r.method, r.path) for r in routes if r.method.lower() not in document["paths"].get(r.path, {})]
     assert routes and missing == []
+    # And every list pages the same way: `limit` (1 to 100) and an opaque `cursor`, by those names only
+    paging: dict[str, set[tuple[Any, ...]]] = {}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["name"] in ("limit", "cursor", "after", "page_size"):
+                    schema = parameter["schema"]["anyOf"][0] if "anyOf" in parameter["schema"] else parameter["schema"]
+                    paging.setdefault(parameter["name"], set()).add(
+                        tuple(schema.get(k) for k in ("minimum", "maximum", "maxLength")))
+                    assert parameter["name"] in ("limit", "cursor"), (method, path, parameter["name"])
+    assert paging == {"limit": {(1, 100, None)}, "cursor": {(None, None, 2000)}}
 
 
 def test_docs_serve_a_swagger_ui_for_the_openapi_document(http: Http) -> None:

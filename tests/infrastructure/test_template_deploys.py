@@ -281,8 +281,13 @@ def test_the_public_function_writes_only_its_own_items(translated: Document) -> 
     statements = role_statements(translated, "PublicApiFunction")
     writes = [s for s in statements if any(a.startswith("dynamodb:") and a.split(":")[1] not in
                                            ("GetItem", "BatchGetItem", "Query") for a in listed(s["Action"]))]
-    # Then every table write it may make is limited to sign-in, reset and customer items by partition key
+    # Then every table write it may make is limited by partition key to web logins, rate counters, reset tokens
+    # and trusted addresses: no customer's records
     assert writes and all(key_limits(s) for s in writes)
-    assert {k for s in writes for k in key_limits(s) or []} == {"CUST#*", "RATE#*", "RESET#*", "SIGNIN#*"}
-    assert not any(points_at(arn, "TableWritePolicy")
-                   for arn in translated["Resources"]["PublicApiFunctionRole"]["Properties"]["ManagedPolicyArns"])
+    assert {k for s in writes for k in key_limits(s) or []} == {"LOGIN#*", "RATE#*", "RESET#*", "SIGNIN#*"}
+    # And every read too: never, say, the answers kept for retried staff writes (IDEMPOTENCY#)
+    reads = [s for s in statements if any(a.startswith("dynamodb:") for a in listed(s["Action"]))]
+    assert all(key_limits(s) for s in reads)
+    assert not any(k.startswith(("IDEMPOTENCY", "*")) for s in reads for k in key_limits(s) or [])
+    managed = translated["Resources"]["PublicApiFunctionRole"]["Properties"].get("ManagedPolicyArns", [])
+    assert not any(points_at(arn, "TableWritePolicy") or points_at(arn, "TableReadPolicy") for arn in managed)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from crm_core.roles import PERMISSIONS, ROLES, route_key
 from crm_local.template import Template
 
@@ -37,10 +39,17 @@ def test_the_roles_are_the_staff_user_pools_groups(document: dict[str, Any]) -> 
     assert set(map(str, groups.values())) == {str({"Ref": "StaffUserPool"})}
 
 
-def test_the_function_serving_the_staff_directory_may_list_the_pools_groups(sam: Template,
-                                                                            document: dict[str, Any]) -> None:
-    # Given the function that serves GET /staff
-    function = next(r.function for r in sam.routes() if (r.method, r.path) == ("GET", "/staff"))
+# routes that read the staff directory: listing it, and checking the staff users a record names
+DIRECTORY_ROUTES = [("GET", "/staff"), ("PUT", "/customers/{customer_id}/staff"), ("POST", "/customers/assign"),
+                    ("POST", "/customers/{customer_id}/tasks"), ("PATCH", "/customers/{customer_id}/tasks/{task_id}"),
+                    ("POST", "/customers/{customer_id}/jobs"), ("PATCH", "/customers/{customer_id}/jobs/{job_id}")]
+
+
+@pytest.mark.parametrize(("method", "path"), DIRECTORY_ROUTES)
+def test_each_function_reading_the_staff_directory_may_list_the_pools_groups(sam: Template, document: dict[str, Any],
+                                                                             method: str, path: str) -> None:
+    # Given the function that serves a route reading the staff directory
+    function = next(r.function for r in sam.routes() if (r.method, r.path) == (method, path))
     props = document["Resources"][function]["Properties"]
     # Then it is told the user pool and may list the users of its groups there, and nothing more of Cognito
     assert props["Environment"]["Variables"]["STAFF_USER_POOL_ID"] == {"Ref": "StaffUserPool"}

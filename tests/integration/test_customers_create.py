@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from integration.conftest import ADA, Call
 
 
@@ -99,3 +101,18 @@ def test_the_record_is_found_by_its_number_and_history_starts_with_creation(api:
     history = api("GET", f"/customers/{ada['id']}/history").body["items"]
     assert [h["action"] for h in history] == ["created"]
     assert {"field": "last_name", "old": None, "new": "Lovelace"} in history[0]["changes"]
+
+
+def test_a_refusal_is_logged_by_its_code_and_fields_never_by_what_was_sent(
+        api: Call, caplog: pytest.LogCaptureFixture) -> None:
+    # Given a customer holding a username
+    body = {"type": "individual", "first_name": "Ada", "last_name": "L", "username": "ada.private"}
+    assert api("POST", "/customers", body=body).status == 201
+    caplog.clear()
+    # When another asks for it, and the refusal's message quotes it
+    refused = api("POST", "/customers", body={**body, "first_name": "Other"})
+    assert refused.status == 409 and "ada.private" in refused.body["error"]["message"]
+    # Then the log says which refusal it was and the field it names, and nothing that was sent
+    (line,) = [r for r in caplog.records if r.getMessage() == "request refused"]
+    assert (line.code, line.fields) == ("username_taken", ["username"])  # type: ignore[attr-defined]
+    assert not any("ada.private" in str(r.__dict__) for r in caplog.records)

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 import crm_core.services.customers as customers_module
+from crm_core.aws import client
 from crm_core.clock import utcnow
+from crm_core.dal.dynamo import ReadMeter
 from crm_core.dal.search import PostingPage
 from crm_core.ids import new_id
 from crm_core.services.customers import CustomerService
@@ -175,3 +177,38 @@ def test_registration_list_pages_across_months_with_filters(api: Call, people: d
             break
     # Then each individual appears once, newest first, the organisation never
     assert seen == ["Hopper", "Smith", "Lovelace", "Forty", "Seventy"]
+
+
+def test_a_staff_users_list_by_status_reads_a_page_and_follows_status_changes(api: Call,
+                                                                              people: dict[str, Any]) -> None:
+    # Given twelve more customers assigned to the clerk, every third of them inactive
+    made = []
+    for n in range(12):
+        answer = api("POST", "/customers", body={"type": "individual", "first_name": "Case", "last_name": f"Load{n}",
+                                                 "assigned_staff": ["local-clerk"]})
+        assert answer.status == 201, answer.body
+        if n % 3 == 0:
+            assert api("POST", f"/customers/{answer.body['id']}/status", body={"action": "deactivate"}).status == 200
+        made.append(answer.body["id"])
+    inactive = sorted(made[::3], reverse=True)
+    meter = ReadMeter.attach(client("dynamodb"))
+    # When the clerk's inactive customers are paged two at a time
+    seen, cursor, reads = [], None, []
+    while True:
+        meter.reset()
+        query: dict[str, Any] = {"assigned_to": "local-clerk", "status": "inactive", "limit": 2}
+        page = api("GET", "/customers", query={**query, **({"cursor": cursor} if cursor else {})}).body
+        reads.append(meter.items_read)
+        seen += [c["id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    # Then they come newest first, each once, and a page reads about a page, not the clerk's fourteen customers
+    assert seen == inactive
+    assert max(reads) <= 3 * 3, reads
+    # And a customer made active again leaves that list and joins the active one
+    assert api("POST", f"/customers/{inactive[0]}/status", body={"action": "reactivate"}).status == 200
+    assert [c["id"] for c in api("GET", "/customers", query={"assigned_to": "local-clerk", "status": "inactive"})
+            .body["items"]] == inactive[1:]
+    active = api("GET", "/customers", query={"assigned_to": "local-clerk", "status": "active", "limit": 100})
+    assert inactive[0] in [c["id"] for c in active.body["items"]]

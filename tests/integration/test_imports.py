@@ -121,6 +121,10 @@ def test_the_messy_workbook_gets_exactly_the_right_outcome_per_row(api: Call, aw
     assert [r[0] for r in rows[1:]] == sorted(rejected)
     assert all(rejected[r[0]] in r[-1] for r in rows[1:])
     assert done["report_url"].startswith("https://") or done["report_url"].startswith("http")
+    # And a readonly user sees the job but not the link to the rejected rows (personal data in bulk)
+    seen = api("GET", f"/imports/{started['id']}", groups="readonly")
+    assert seen.status == 200 and seen.body["counts"] == done["counts"]
+    assert seen.body.get("report_url") is None and seen.body.get("report_expires_at") is None
     # And the customers are as the rows say
     updated = api("GET", f"/customers/{existing[0]['id']}").body
     assert updated["phone"] == "+44 7700 900123" and updated["version"] == 2

@@ -156,11 +156,13 @@ def test_a_mass_email_to_1000_sends_exactly_890_even_with_ses_throttling(
                                              "body": 'Dear "First Name" "Last Name",\n\nOur season opens soon.'})
     assert started.status == 202
     assert mailer() == []
-    done = api("GET", f"/mailings/{started.body['id']}", query={"limit": 1000}).body
+    done = api("GET", f"/mailings/{started.body['id']}").body
     assert done["status"] == "completed" and done["total"] == 1000
     assert {k: done["counts"][k] for k in ("sent", "skipped", "failed", "pending")} == {
         "sent": 890, "skipped": 110, "failed": 0, "pending": 0}
-    reasons = sorted({r["reason"] for r in done["recipients"] if r["status"] == "skipped"})
+    recipients = _all_recipients(api, started.body["id"])
+    assert len(recipients) == 1000 and len({r["customer_id"] for r in recipients}) == 1000
+    reasons = sorted({r["reason"] for r in recipients if r["status"] == "skipped"})
     assert reasons == ["opted out of marketing email", "the address is suppressed (bounced)"]
     sent = outbox()
     assert throttled["refused"] > 100 and len(sent) == 890
@@ -169,6 +171,38 @@ def test_a_mass_email_to_1000_sends_exactly_890_even_with_ses_throttling(
     assert first["Subject"] == "News for First500" and "Dear First500 Last500" in _text(first)
     assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert first["List-Unsubscribe"].startswith("<http://127.0.0.1:3000/public/unsubscribe?token=")
+
+
+def _all_recipients(api: Call, mailing_id: str) -> list[dict[str, Any]]:
+    """Every recipient's outcome, a page (at most 100, as every list) after another by the opaque cursor."""
+    pages = [api("GET", f"/mailings/{mailing_id}", query={"limit": 100}).body]
+    while pages[-1]["next_cursor"]:
+        pages.append(api("GET", f"/mailings/{mailing_id}", query={"limit": 100,
+                                                                  "cursor": pages[-1]["next_cursor"]}).body)
+    assert all(len(p["recipients"]) <= 100 for p in pages)
+    return [r for p in pages for r in p["recipients"]]
+
+
+def test_a_mailing_pages_its_recipients_as_every_list_does(api: Call, aws: Template, mailer: Drain,
+                                                           no_pauses: None) -> None:
+    ids = _seed(aws, 3, opted_out=0, suppressed=0)
+    mailing = api("POST", "/mailings", body={"subject": "Hi", "body": "Hello", "ids": ids}).body
+    other = api("POST", "/mailings", body={"subject": "Hi", "body": "Hello", "ids": ids}).body
+    assert mailer() == []
+    first = api("GET", f"/mailings/{mailing['id']}", query={"limit": 2}).body
+    cursor = first["next_cursor"]
+    assert len(first["recipients"]) == 2 and cursor and not cursor.startswith("R#")
+    rest = api("GET", f"/mailings/{mailing['id']}", query={"limit": 2, "cursor": cursor}).body
+    assert len(rest["recipients"]) == 1
+    assert {r["customer_id"] for r in first["recipients"] + rest["recipients"]} == set(ids)
+    # A page of more than 100 is refused, and so is a cursor this list did not issue (another mailing's, a raw key)
+    too_big = api("GET", f"/mailings/{mailing['id']}", query={"limit": 1000})
+    assert (too_big.status, too_big.body["error"]["fields"][0]["field"]) == (422, "limit")
+    for bad in (cursor + "x", f"R#{ids[0]}"):
+        refused = api("GET", f"/mailings/{mailing['id']}", query={"cursor": bad})
+        assert (refused.status, refused.body["error"]["fields"][0]["field"]) == (400, "cursor")
+    elsewhere = api("GET", f"/mailings/{other['id']}", query={"cursor": cursor})
+    assert (elsewhere.status, elsewhere.body["error"]["code"]) == (400, "invalid_cursor")
 
 
 def test_when_the_daily_quota_runs_out_the_mailing_pauses_and_resumes_sending_each_once(
@@ -212,7 +246,11 @@ def test_unsubscribe_link_and_one_click_opt_out_idempotently(api: Call, aws: Tem
                 headers=one_click)
     again = api("POST", "/public/unsubscribe", query={"token": token})
     assert first.status == again.status == 200 and first.body == again.body and "unsubscribed" in first.body
+    # the public function writes no customer's records: the mailer applies the opt-out it queued, once
+    mailer()
     assert api("GET", f"/customers/{customer_id}").body["email_preferences"]["marketing"] is False
+    history = api("GET", f"/customers/{customer_id}/history").body["items"]
+    assert [h["by"] for h in history].count("the customer (unsubscribe link)") == 1
     assert api("POST", "/public/unsubscribe", query={"token": token[:-2] + "xx"}).status == 400
 
 

@@ -158,8 +158,13 @@ def test_costs_jobs_and_deliveries_are_kept_with_the_customer(api: Call, ada: di
                                              "category": "delivery fee"})
     assert cost.status == 201 and cost.body["amount"] == "12.50"
     job = api("POST", f"{url}/jobs", body={"title": "Install stage lighting", "starts_on": _days(1),
-                                           "due_on": _days(5), "assigned_to": "sam"})
+                                           "due_on": _days(5), "assigned_to": "local-clerk"})
     assert job.status == 201 and job.body["status"] == "planned"
+    # a job is assigned to a staff user of the directory, never to a name nobody has
+    for refused in (api("POST", f"{url}/jobs", body={"title": "Ghost work", "starts_on": _days(1),
+                                                     "due_on": _days(5), "assigned_to": "ghost-user"}),
+                    api("PATCH", f"{url}/jobs/{job.body['id']}", body={"version": 1, "assigned_to": "ghost-user"})):
+        assert (refused.status, refused.body["error"]["fields"][0]["field"]) == (422, "assigned_to")
     moved = api("PATCH", f"{url}/jobs/{job.body['id']}", body={"version": 1, "status": "in_progress"})
     assert moved.status == 200 and moved.body["version"] == 2
     assert api("POST", f"{url}/jobs", body={"title": "x", "starts_on": _days(5), "due_on": _days(1)}).status == 422

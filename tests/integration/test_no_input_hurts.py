@@ -76,6 +76,24 @@ def test_json_nested_a_thousand_deep_is_malformed(api: Call) -> None:
     assert (answer.status, answer.body["error"]["code"]) == (400, "malformed")
 
 
+def test_a_body_is_parsed_once(api: Call, ada: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a note sent as JSON, and every JSON parse of the process counted
+    body = {"text": "Rang about the renewal"}
+    parsed: list[str] = []
+    loads = json.loads
+
+    def counted(text: Any, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(text)
+        return loads(text, *args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counted)
+    # When it is served (checked at the edge, validated and stored by the route)
+    answer = api("POST", f"/customers/{ada['id']}/notes", body=body)
+    # Then its text was parsed once
+    assert answer.status == 201 and answer.body["text"] == body["text"]
+    assert parsed.count(json.dumps(body)) == 1
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "application/x-www-form-urlencoded"])
 def test_a_body_that_is_not_json_is_415(api: Call, content_type: str) -> None:
     body = json.dumps({"type": "organization", "organization_name": "Typed Ltd"})

@@ -9,16 +9,20 @@ from typing import Any
 import boto3
 import pytest
 
+import crm_core.dal.customers as customers_dal
 import crm_core.services.customers as customers_module
 from crm_core.aws import client
 from crm_core.dal.dynamo import ReadMeter, from_item
-from crm_core.dal.search import is_search_item, search_items
+from crm_core.dal.search import customer_terms, is_search_item, search_items
 from crm_core.models.customer import Customer
-from crm_core.services.customers import customer_terms
 from crm_core.text import query_words
+from crm_local.cli import main
 from crm_local.template import Template
 from integration.conftest import Call
 from integration.test_customers_search import always_pairs
+
+LONG_NAME = "Northumberland Heritage Conservation Partnership Community Volunteering Association Limited"
+LONG_EMAIL = "membership.enquiries@northumberlandheritageconservation.example"
 
 
 def _search_items_of(template: Template, customer_id: str) -> dict[tuple[str, str], dict[str, Any]]:
@@ -93,6 +97,10 @@ def test_a_merged_source_leaves_no_search_item(api: Call, aws: Template, ada: di
     assert _search_items_of(aws, other["id"]) == {}
     assert _search_items_of(aws, ada["id"]) == _expected(api, ada["id"])
     assert api("GET", "/customers", query={"q": "augusta"}).body["items"] == []
+    # And the index rebuild gives it none back
+    assert main(["reindex", "--aws", "--table", aws.physical_name("CustomersTable")]) == 0
+    assert _search_items_of(aws, other["id"]) == {}
+    assert _search_items_of(aws, ada["id"]) == _expected(api, ada["id"])
 
 
 def test_as_you_type_every_prefix_of_every_field_finds_the_customer(api: Call, ada: dict[str, Any]) -> None:
@@ -185,9 +193,7 @@ def test_registered_list_by_status_merges_both_types_newest_first(api: Call) -> 
 
 def test_a_customer_with_more_search_items_than_one_transaction_holds(api: Call, aws: Template) -> None:
     # Given an organisation whose long name and email make more search items than a transaction's 100 actions
-    name = "Northumberland Heritage Conservation Partnership Community Volunteering Association Limited"
-    big = _created(api, {"type": "organization", "organization_name": name,
-                         "email": "membership.enquiries@northumberlandheritageconservation.example",
+    big = _created(api, {"type": "organization", "organization_name": LONG_NAME, "email": LONG_EMAIL,
                          "phone": "+44 1670 533 000", "address": {"postcode": "NE61 2EF"}})
     items = _search_items_of(aws, big["id"])
     assert len(items) > 100
@@ -203,3 +209,36 @@ def test_a_customer_with_more_search_items_than_one_transaction_holds(api: Call,
     # Then its items are exactly the new terms' again, and the old words find it no more
     assert _search_items_of(aws, big["id"]) == _expected(api, big["id"])
     assert api("GET", "/customers", query={"q": "volunteering"}).body["items"] == []
+
+
+def test_a_refused_change_of_a_customer_with_many_search_items_leaves_none_over(
+        api: Call, aws: Template, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an organisation with more search items than a transaction holds, and a username someone else has
+    big = _created(api, {"type": "organization", "organization_name": LONG_NAME, "email": LONG_EMAIL})
+    _created(api, {"type": "individual", "first_name": "Taken", "last_name": "Name", "username": "takenname"})
+    renamed = {"organization_name": "Tyneside Archaeology Excavation Fieldwork Society",
+               "email": "dig@tynesidearchaeologyfieldwork.example"}
+    # When it is renamed with the taken username (its transaction refuses the claim)
+    taken = api("PATCH", f"/customers/{big['id']}", body={"version": 1, **renamed, "username": "takenname"})
+    assert taken.status == 409, taken.body
+    # Then its search items are exactly those its profile makes: none of the new name's is left over
+    assert _search_items_of(aws, big["id"]) == _expected(api, big["id"])
+    # When another change lands between the rename's read and its transaction (which then fails on the version)
+    real, raced = customers_dal.transact, []
+
+    def racing(ddb: Any, tagged: list[tuple[Any, dict[str, Any]]]) -> None:
+        if not raced:
+            raced.append(True)
+            assert api("PATCH", f"/customers/{big['id']}", body={"version": 1, "phone": "0191 000 0000"}).status \
+                == 200
+        real(ddb, tagged)
+
+    monkeypatch.setattr(customers_dal, "transact", racing)
+    stale = api("PATCH", f"/customers/{big['id']}", body={"version": 1, **renamed})
+    assert stale.status == 409, stale.body
+    # Then its items are those of the profile as the other change left it: its phone's, not the new name's
+    items = _search_items_of(aws, big["id"])
+    assert items == _expected(api, big["id"])
+    assert ("S#0191", big["id"]) in items
+    assert not [pk for pk, _ in items if pk.startswith(("S#ty", "S#dig", "S#archa"))]
+    assert api("GET", "/customers", query={"q": "tyneside"}).body["items"] == []

@@ -10,8 +10,12 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from crm_core import wiring
 from crm_core.dal.directory import CognitoStaff
 from crm_core.errors import RetryLater
+from crm_core.http import INTERNAL
+from crm_local.template import Template
+from integration.conftest import Call
 
 
 @pytest.fixture
@@ -76,3 +80,41 @@ def test_cognito_throttling_is_retry_later() -> None:
         stub.add_client_error("list_users_in_group", service_error_code="TooManyRequestsException")
         with pytest.raises(RetryLater):
             CognitoStaff(cognito, "eu-west-2_pool").members()
+
+
+# ---- as the functions reach it: the staff routes, configured as in AWS -------------------------------------
+
+def test_in_aws_the_staff_a_job_or_task_names_are_the_user_pools_never_the_built_in_users(
+        api: Call, aws: Template, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the functions configured as the template configures them in AWS: the staff user pool, no built-in users
+    cognito = boto3.client("cognito-idp")
+    pool_id = cognito.create_user_pool(PoolName="staff")["UserPool"]["Id"]
+    cognito.create_group(UserPoolId=pool_id, GroupName="staff")
+    _user(cognito, pool_id, "asmith", ["staff"])
+    monkeypatch.setenv("STAFF_DIRECTORY", "user-pool")
+    monkeypatch.setenv("STAFF_USER_POOL_ID", pool_id)
+    wiring.reset()
+    ada = api("POST", "/customers", body={"type": "individual", "first_name": "Ada", "last_name": "L"}).body
+    job = {"title": "Install", "starts_on": "2027-01-04", "due_on": "2027-01-05"}
+    # When a job (the money function) and a task (the customers function) name a user of the pool, they are kept
+    assert api("POST", f"/customers/{ada['id']}/jobs", body={**job, "assigned_to": "asmith"}).status == 201
+    assert api("POST", f"/customers/{ada['id']}/tasks", body={"title": "Call", "assignee": "asmith"}).status == 201
+    # And a built-in local user is nobody there
+    refused = api("POST", f"/customers/{ada['id']}/jobs", body={**job, "assigned_to": "local-clerk"})
+    assert (refused.status, refused.body["error"]["fields"][0]["field"]) == (422, "assigned_to")
+
+
+def test_a_function_without_its_user_pool_is_a_deployment_fault_not_a_directory_of_its_own(
+        api: Call, aws: Template, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    # Given a function deployed without STAFF_USER_POOL_ID (and not the local stack)
+    monkeypatch.setenv("STAFF_DIRECTORY", "user-pool")
+    monkeypatch.delenv("STAFF_USER_POOL_ID")
+    wiring.reset()
+    ada = api("POST", "/customers", body={"type": "individual", "first_name": "Ada", "last_name": "L"}).body
+    # When a job names a staff user
+    answer = api("POST", f"/customers/{ada['id']}/jobs", body={"title": "Install", "starts_on": "2027-01-04",
+                                                                "due_on": "2027-01-05", "assigned_to": "local-clerk"})
+    # Then the caller gets the one 500 body (no staff name is accepted unchecked), and the log names the fault
+    assert answer.status == 500 and answer.body == INTERNAL
+    assert [r.levelname for r in caplog.records if r.getMessage() == "deployment fault"] == ["ERROR"]
+    assert api("GET", f"/customers/{ada['id']}/jobs").body == []

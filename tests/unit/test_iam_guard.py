@@ -46,10 +46,18 @@ def test_a_function_may_write_only_the_items_its_role_allows(local: Template) ->
                 _denied(lambda: boto3.client("sqs").send_message(QueueUrl=local.queue_url("ExportQueue"),
                                                                  MessageBody="{}"))
                 _denied(lambda: boto3.client("secretsmanager").get_secret_value(SecretId="AccountsApiTokenSecret"))
-                # But it may read the keys it signs with, and query any partition (reads are not limited)
-                boto3.client("secretsmanager").get_secret_value(SecretId="UnsubscribeSigningSecret")
+                # And it writes no customer's records, not even a web login where logins were once kept
+                _denied(lambda: ddb.put_item(TableName=table, Item={"PK": {"S": "CUST#1"}, "SK": {"S": "LOGIN"}}))
+                ddb.put_item(TableName=table, Item={"PK": {"S": "LOGIN#1"}, "SK": {"S": "LOGIN"}})
+                # And it reads only the partitions its routes need: never the answers kept for retried writes
+                _denied(lambda: ddb.get_item(TableName=table, Key={"PK": {"S": "IDEMPOTENCY#api-request"},
+                                                                   "SK": {"S": "k"}}))
+                _denied(lambda: ddb.query(TableName=table, KeyConditionExpression="PK = :p",
+                                          ExpressionAttributeValues={":p": {"S": "TERM#ad"}}))
                 ddb.query(TableName=table, KeyConditionExpression="PK = :p",
-                          ExpressionAttributeValues={":p": {"S": "TERM#ad"}})
+                          ExpressionAttributeValues={":p": {"S": "CUST#1"}})
+                # But it may read the keys it signs with
+                boto3.client("secretsmanager").get_secret_value(SecretId="UnsubscribeSigningSecret")
             # Given the export function: it may only update EXPORT# jobs, and write under exports/
             with acting_as("ExportFunction"):
                 _denied(lambda: ddb.put_item(TableName=table, Item={"PK": {"S": "EXPORT#1"}, "SK": {"S": "JOB"}}))

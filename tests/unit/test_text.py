@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from crm_core.dal.search import customer_terms
 from crm_core.models.customer import Address, Customer
-from crm_core.services.customers import customer_terms
 from crm_core.text import dedupe_key, phone_terms, postcode_terms, query_words, words
 
 

@@ -63,8 +63,10 @@ class Settings(BaseModel):
                                                    description="the secret holding the key of unsubscribe links")
     reset_token_minutes: int = Field(default=60, ge=5, le=24 * 60)
     # Staff directory (the functions that list staff or check names against it)
-    staff_user_pool_id: str | None = Field(default=None, min_length=1,
-                                           description="the staff user pool; unset: the built-in local users")
+    staff_user_pool_id: str | None = Field(default=None, min_length=1, description="the staff user pool")
+    staff_directory: Literal["user-pool", "built-in"] = Field(
+        default="user-pool", description="who the staff are: the user pool, or (the local stack and the tests "
+                                         "only) the built-in local users")
 
 
 _ENV = {
@@ -99,6 +101,7 @@ _ENV = {
     "unsubscribe_signing_secret": "UNSUBSCRIBE_SIGNING_SECRET",
     "reset_token_minutes": "RESET_TOKEN_MINUTES",
     "staff_user_pool_id": "STAFF_USER_POOL_ID",
+    "staff_directory": "STAFF_DIRECTORY",
 }
 
 

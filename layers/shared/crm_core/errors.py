@@ -71,6 +71,13 @@ class RequestUnderWay(Conflict):
     code = "request_under_way"
 
 
+class AnswerNotKept(Conflict):
+    """A retry (same ``Idempotency-Key``) of a request that was served, whose answer held a secret and so was
+    never kept: it cannot be given again, and the request is not made twice."""
+
+    code = "answer_not_kept"
+
+
 class CustomerMerged(Conflict):
     """The customer was merged into another and takes no more changes (``merged_into`` names it)."""
 

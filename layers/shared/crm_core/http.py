@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.request import Request
 
 from crm_core.errors import (
+    ConfigurationError,
     DomainError,
     Forbidden,
     Malformed,
@@ -95,16 +96,17 @@ def authorize(event: dict[str, Any]) -> Actor:
     return actor
 
 
-def check_body(event: dict[str, Any], accept_forms: bool = False) -> None:
+def check_body(event: dict[str, Any], accept_forms: bool = False) -> Any:
     """A body is JSON (``Content-Type: application/json``, or none given) of at most ``MAX_DEPTH`` levels;
-    ``accept_forms`` also lets form posts through (RFC 8058 one-click unsubscribe)."""
+    ``accept_forms`` also lets form posts through (RFC 8058 one-click unsubscribe). The body as parsed (None:
+    no JSON body), for the resolver to read (``ParsedBody``) rather than parse it again."""
     body = event.get("body")
     if not body:
-        return
+        return None
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     media = headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if accept_forms and media in FORM_TYPES:
-        return
+        return None
     if media not in JSON_TYPES and not media.endswith("+json"):
         allowed = "application/json" + (" or a form" if accept_forms else "")
         raise UnsupportedMediaType(f"the body is {media or 'of no type'}; send {allowed}")
@@ -116,6 +118,23 @@ def check_body(event: dict[str, Any], accept_forms: bool = False) -> None:
         raise Malformed("the body is not valid JSON") from None
     if _depth(value) > MAX_DEPTH:
         raise Malformed(f"the body nests deeper than {MAX_DEPTH} levels")
+    return value
+
+
+class ParsedBody:
+    """The resolver's JSON deserializer: the body of the request being served as ``check_body`` parsed it (kept
+    with ``keep``), so a body is parsed once; any other text is parsed as JSON."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[str, Any] | None = None
+
+    def keep(self, text: str | None, value: Any) -> None:
+        self._kept = (text, value) if text and value is not None else None
+
+    def __call__(self, text: str) -> Any:
+        if self._kept is not None and self._kept[0] == text:
+            return self._kept[1]
+        return json.loads(text, parse_constant=_not_json)
 
 
 def _not_json(constant: str) -> Any:
@@ -147,6 +166,22 @@ def _answer(exc: DomainError) -> tuple[int, dict[str, Any], dict[str, str] | Non
     return exc.status, error_body(exc.code, exc.message, exc.fields, **exc.details), headers
 
 
+INTERNAL = {"error": {"code": "internal", "message": "something went wrong", "fields": []}}  # the one 500 body
+
+
+def internal_error() -> dict[str, Any]:
+    """The one answer to a fault of ours, as a Lambda proxy response (it never says more)."""
+    return {"statusCode": int(HTTPStatus.INTERNAL_SERVER_ERROR), "isBase64Encoded": False,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps(INTERNAL)}
+
+
+def refused_fields(exc: DomainError) -> dict[str, Any]:
+    """What a refusal's log line says: its code and the fields it names — never its message, which may quote
+    what was sent (a name, an email, a template's text)."""
+    return {"status": exc.status, "code": exc.code, "fields": [f.get("field") for f in exc.fields]}
+
+
 def outcome_metric(status: int) -> str:
     """The metric that counts an answer with this status: ``ApiOk`` (below 400), ``ApiRetryLater`` (503 with
     Retry-After: AWS throttled us), ``ApiClientError`` (other 4xx) or ``ApiServerError`` (other 5xx)."""
@@ -160,8 +195,13 @@ def outcome_metric(status: int) -> str:
 def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain(exc: DomainError) -> Response[str]:
-        logger.info("request refused", extra={"status": exc.status, "code": exc.code, "reason": exc.message})
+        logger.info("request refused", extra=refused_fields(exc))
         return json_response(*_answer(exc))
+
+    @app.exception_handler(ConfigurationError)  # type: ignore[untyped-decorator]
+    def _deployment_fault(exc: ConfigurationError) -> Response[str]:
+        logger.error("deployment fault", extra={"reason": str(exc)})
+        return json_response(HTTPStatus.INTERNAL_SERVER_ERROR, INTERNAL)
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[str]:
@@ -169,7 +209,7 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
         if any(e.get("type") == "json_invalid" for e in errors):
             return json_response(HTTPStatus.BAD_REQUEST, error_body("malformed", "the body is not valid JSON"))
         fields = validation_fields(errors)
-        logger.info("request invalid", extra={"fields": fields})
+        logger.info("request invalid", extra={"fields": [f["field"] for f in fields]})
         return json_response(HTTPStatus.UNPROCESSABLE_ENTITY,
                              error_body("invalid", "the request has invalid fields", fields))
 
@@ -180,4 +220,4 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(exc: Exception) -> Response[str]:
         logger.exception("unexpected error")
-        return json_response(HTTPStatus.INTERNAL_SERVER_ERROR, error_body("internal", "something went wrong"))
+        return json_response(HTTPStatus.INTERNAL_SERVER_ERROR, INTERNAL)

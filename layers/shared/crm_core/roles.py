@@ -118,6 +118,21 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 }
 
 
+# Routes whose answer hands out a secret — a password that signs in as a customer, a link that reads or writes
+# personal data in bulk. Their answers are never stored for a retry under an ``Idempotency-Key`` (the key still
+# makes the request happen once; a retry is told so): the table is readable by every function.
+SECRET_ANSWERS: frozenset[str] = frozenset({
+    "POST /customers/{customer_id}/login/random-password",  # the temporary password
+    "POST /exports",  # the download link of a finished export
+    "POST /imports",  # the presigned upload form
+})
+
+
+# What an answer holds that some roles may not see: the link to an import's report workbook (the rejected rows,
+# personal data in bulk) is for the roles that may import.
+REPORT_LINK: frozenset[Role] = STAFF
+
+
 def route_key(method: str, path: str) -> str:
     """``"GET /customers/{customer_id}"``: a route as the table keys it."""
     return f"{method.upper()} {path}"
@@ -156,6 +171,10 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return "admin" in self.roles
+
+    def may(self, allowed: frozenset[Role]) -> bool:
+        """Whether one of the user's roles is among ``allowed``."""
+        return any(role in allowed for role in self.roles)
 
 
 def claimed_groups(claims: dict[str, Any]) -> set[str]:

@@ -35,12 +35,19 @@ if TYPE_CHECKING:
 
 @lru_cache(maxsize=1)
 def staff_service() -> StaffService:
-    """The staff directory: the user pool where one is configured, else the built-in local users."""
+    """The staff directory: the user pool, or the built-in local users where the environment says so (the local
+    stack); a function that checks staff names without either is a deployment fault."""
     from crm_core.dal.directory import BuiltInStaff, CognitoStaff, StaffDirectory
+    from crm_core.errors import ConfigurationError
     from crm_core.services.staff import StaffService
 
-    pool = get_settings().staff_user_pool_id
-    directory: StaffDirectory = CognitoStaff(client("cognito-idp"), pool) if pool else BuiltInStaff()
+    settings = get_settings()
+    if settings.staff_directory == "built-in":
+        directory: StaffDirectory = BuiltInStaff()
+    elif settings.staff_user_pool_id:
+        directory = CognitoStaff(client("cognito-idp"), settings.staff_user_pool_id)
+    else:
+        raise ConfigurationError("STAFF_USER_POOL_ID is not set for this function (the staff directory)")
     return StaffService(directory)
 
 
@@ -266,7 +273,8 @@ def mailing_service() -> MailingService:
     return MailingService(CustomerRepository(ddb, settings.table_name), customer_service(),
                           MailRepository(ddb, settings.table_name), _queue(settings.mail_queue_url, "the mail queue"),
                           public_base_url if settings.public_base_url_parameter else None,
-                          unsubscribe_signing_key if settings.unsubscribe_signing_secret else None, _one(sender))
+                          unsubscribe_signing_key if settings.unsubscribe_signing_secret else None, _one(sender),
+                          _cursors())
 
 
 def _one(make: Callable[[], Any]) -> Callable[[], Any]:

@@ -6,7 +6,10 @@ Items, each as PK / SK (and GSI keys), and the access pattern it serves:
   ``<id>``; GSI3 ``REGTS#<type>#<status>#<yyyy-mm>`` / ``<id>``. Get by id; "registered in the last N days"
   (GSI1), the same list of one type and/or status (GSI3: one to four partitions a month, merged newest
   first); the duplicate warning.
-- staff assignment: ``CUST#<id>`` / ``STAFF#<user>``; GSI1 ``STAFF#<user>`` / ``<id>``. Filter by assigned staff.
+- staff assignment: ``CUST#<id>`` / ``STAFF#<user>``; GSI1 ``STAFF#<user>`` / ``<id>``; GSI3
+  ``STAFFTS#<user>#<type>#<status>`` / ``<id>``. A staff user's customers newest first, a page at a time (GSI1),
+  the same of one type and/or status (GSI3: one to four partitions, merged newest first). Rewritten with the
+  customer's type or status.
 - history entry: ``CUST#<id>`` / ``HIST#<iso time>#<n>``. Change history, newest first.
 - number lookup: ``CUSTNO#<number>`` / ``CUSTNO``. Find by customer number (BatchGet-able, for imports).
 - username claim: ``USERNAME#<username>`` / ``CLAIM``. Username unique: a conditional put in the same
@@ -17,7 +20,8 @@ Items, each as PK / SK (and GSI keys), and the access pattern it serves:
   pair: ``P#<x>#<y>`` / ``<id>``, one per two different two-character starts of the customer's terms that are
   not all digits. Keyword search reads one partition newest first and stops when the page is full; see
   ``dal/search.py``. Written in the customer's transaction (the few that do not fit in DynamoDB's 100
-  actions are put before it and deleted after it; search checks every customer it shows on the profile).
+  actions are put before it and deleted after it; search checks every customer it shows on the profile). If
+  that transaction fails, the items put before it are made again what the profile, as it is then, makes them.
 - counter: ``COUNTER`` / ``customer_number``. Allocates customer numbers (in blocks, for imports).
 - accounting sync marker: ``CUST#<id>`` / ``ACCTSYNC``; GSI1 ``ACCTSYNC#<shard>`` / ``<id>``. Written with a
   new customer and with every change to what the accounts package holds; see ``dal/accounting.py``.
@@ -40,8 +44,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from crm_core.clock import iso, utcnow
 from crm_core.dal.dynamo import (
     TRANSACTION_MAX,
@@ -50,7 +52,6 @@ from crm_core.dal.dynamo import (
     batch_get,
     batch_write,
     call,
-    error_code,
     from_item,
     key,
     query_all,
@@ -62,11 +63,13 @@ from crm_core.dal.search import (
     PostingPage,
     SearchItemChanges,
     Term,
+    customer_terms,
     is_search_item,
     keyword_filter,
     search_item_changes,
     search_items,
 )
+from crm_core.errors import RetryLater
 from crm_core.ids import id_time, min_id_at, new_id
 from crm_core.models.customer import Customer, HistoryEntry
 
@@ -84,6 +87,12 @@ SYNC_SHARDS = 8
 ACCOUNTING_FIELDS = ("type", "first_name", "last_name", "organization_name", "email", "phone", "address")
 TYPES = ("individual", "organization")
 STATUSES = ("active", "enrolled", "inactive", "merged")
+SETTLE_ATTEMPTS = 3
+# A stretch of one partition of an index, by id (registration month or staff user: GSI1; type and status: GSI3)
+_GSI1 = {"IndexName": "GSI1", "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :low AND :high",
+         "ProjectionExpression": "GSI1SK"}
+_GSI3 = {"IndexName": "GSI3", "KeyConditionExpression": "GSI3PK = :pk AND GSI3SK BETWEEN :low AND :high",
+         "ProjectionExpression": "GSI3SK"}
 
 
 @dataclass
@@ -137,6 +146,16 @@ def registration_bucket(moment: datetime) -> str:
 def kind_bucket(type_: str, status: str, moment: datetime) -> str:
     """GSI3's partition: customers of one type and status registered in one month."""
     return f"REGTS#{type_}#{status}#{moment:%Y-%m}"
+
+
+def staff_bucket(staff_user: str, type_: str, status: str) -> str:
+    """GSI3's partition: the customers of one type and status assigned to a staff user."""
+    return f"STAFFTS#{staff_user}#{type_}#{status}"
+
+
+def _kinds(type_: str | None, status: str | None) -> list[tuple[str, str]]:
+    """The (type, status) pairs a filter asks for (commonest first)."""
+    return [(t, s) for t in ([type_] if type_ else TYPES) for s in ([status] if status else STATUSES)]
 
 
 class CustomerRepository:
@@ -225,26 +244,39 @@ class CustomerRepository:
         newest = id_time(before) if before else utcnow()
         month = datetime(newest.year, newest.month, 1, tzinfo=newest.tzinfo)
         first = datetime(since.year, since.month, 1, tzinfo=since.tzinfo)
-        kinds = [(t, s) for t in ([type_] if type_ else TYPES) for s in ([status] if status else STATUSES)]
         kinds_asked = bool(type_ or status)
-        if kinds_asked:
-            request = {"IndexName": "GSI3", "KeyConditionExpression": "GSI3PK = :pk AND GSI3SK BETWEEN :low AND :high",
-                       "ProjectionExpression": "GSI3SK"}
-        else:
-            request = {"IndexName": "GSI1", "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :low AND :high",
-                       "ProjectionExpression": "GSI1SK"}
+        request = _GSI3 if kinds_asked else _GSI1
         found: list[str] = []
         while month >= first and len(found) < limit:
-            buckets = [kind_bucket(t, s, month) for t, s in kinds] if kinds_asked else [registration_bucket(month)]
-            wanted, merged = limit - len(found), list[str]()
-            for bucket in buckets:
-                # Once the buckets read so far fill the rest of the page, a later one is read only down to the
-                # oldest id the page can still take: a rare status's bucket costs its few newer ids.
-                floor = sorted(merged, reverse=True)[wanted - 1] if len(merged) >= wanted else low
-                merged += self._bucket_ids(request, bucket, floor, high, wanted, before)
-            found += sorted(merged, reverse=True)[:wanted]
+            buckets = ([kind_bucket(t, s, month) for t, s in _kinds(type_, status)] if kinds_asked
+                       else [registration_bucket(month)])
+            found += self._newest(request, buckets, low, high, limit - len(found), before)
             month = datetime(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1, tzinfo=month.tzinfo)
         return found[:limit]
+
+    def assigned_page(self, staff_user: str, lowest: str | None, before: str | None, limit: int,
+                      type_: str | None = None, status: str | None = None) -> list[str]:
+        """Up to ``limit`` ids of the customers assigned to ``staff_user``, not below id ``lowest`` (a registration
+        window) and older than id ``before``, newest first: GSI1's ``STAFF#<user>`` partition, or with a type or
+        status GSI3's partitions of the staff user for that type and status (one to four, each read for at most
+        the rest of the page, merged), so a page reads about ``limit`` items however many customers the staff
+        user has and however rare the type or status."""
+        if type_ or status:
+            buckets = [staff_bucket(staff_user, t, s) for t, s in _kinds(type_, status)]
+            return self._newest(_GSI3, buckets, lowest or "0", before or "~", limit, before)
+        return self._newest(_GSI1, [f"STAFF#{staff_user}"], lowest or "0", before or "~", limit, before)
+
+    def _newest(self, index: dict[str, str], buckets: list[str], low: str, high: str, wanted: int,
+                before: str | None) -> list[str]:
+        """The newest ``wanted`` ids of some partitions of an index between ``low`` and ``high``, merged.
+
+        Once the partitions read so far fill the page, a later one is read only down to the oldest id the page
+        can still take: a rare status's partition costs its few newer ids."""
+        merged: list[str] = []
+        for bucket in buckets:
+            floor = sorted(merged, reverse=True)[wanted - 1] if len(merged) >= wanted else low
+            merged += self._bucket_ids(index, bucket, floor, high, wanted, before)
+        return sorted(merged, reverse=True)[:wanted]
 
     def _bucket_ids(self, index: dict[str, str], bucket: str, low: str, high: str, wanted: int,
                     before: str | None) -> list[str]:
@@ -264,12 +296,6 @@ class CustomerRepository:
                 break
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
         return ids[:wanted]
-
-    def assigned_to(self, staff_user: str) -> set[str]:
-        items = query_all(self._ddb, TableName=self._table, IndexName="GSI1",
-                          KeyConditionExpression="GSI1PK = :pk",
-                          ExpressionAttributeValues={":pk": {"S": f"STAFF#{staff_user}"}})
-        return {i["GSI1SK"]["S"] for i in items}
 
     def history(self, customer_id: str, limit: int, after: str | None) -> tuple[list[HistoryEntry], str | None]:
         request: dict[str, Any] = {
@@ -309,10 +335,10 @@ class CustomerRepository:
         ]
         actions += [(kind, put_action(self._table, _claim_item(kind, value, customer.id), "attribute_not_exists(PK)"))
                     for kind, value in claims.items()]
-        actions += [(None, put_action(self._table, _staff_item(customer.id, user))) for user in customer.assigned_staff]
+        actions += [(None, put_action(self._table, _staff_item(customer, user))) for user in customer.assigned_staff]
         actions.append((None, put_action(self._table, history_item(customer.id, entry))))
         actions.append((None, put_action(self._table, sync_marker(customer.id))))
-        self._transact_with_search(actions, claims, search_item_changes(customer.id, set(), terms))
+        self._transact_with_search(customer.id, actions, claims, search_item_changes(customer.id, set(), terms))
 
     def create_many(self, batch: list[NewCustomer]) -> dict[str, str]:
         """Create many customers; returns the ids that could not be written, with the reason.
@@ -380,30 +406,74 @@ class CustomerRepository:
                                    values={":me": {"S": after.id}})) for kind, value in release.items()]
         old_staff, new_staff = set(before.assigned_staff), set(after.assigned_staff)
         pk = customer_pk(after.id)
-        actions += [(None, delete_action(table, key(pk, f"STAFF#{u}"))) for u in old_staff - new_staff]
-        actions += [(None, put_action(table, _staff_item(after.id, u))) for u in new_staff - old_staff]
+        # a staff item carries the customer's type and status (GSI3): all are put again when either changes
+        kind_changed = (before.type, before.status) != (after.type, after.status)
+        actions += [(None, delete_action(table, key(pk, f"STAFF#{u}"))) for u in sorted(old_staff - new_staff)]
+        actions += [(None, put_action(table, _staff_item(after, u)))
+                    for u in sorted(new_staff if kind_changed else new_staff - old_staff)]
         actions.append((None, put_action(table, history_item(after.id, entry))))
         if any(getattr(before, f) != getattr(after, f) for f in ACCOUNTING_FIELDS):
             actions.append((None, put_action(table, sync_marker(after.id))))
-        self._transact_with_search(actions, claim, search_item_changes(after.id, terms_before, terms_after))
+        self._transact_with_search(after.id, actions, claim, search_item_changes(after.id, terms_before, terms_after))
 
     def reindex(self, customer: Customer, terms: set[Term]) -> bool:
-        """Write a customer's search items and its profile's GSI3 keys as they are made now (the index rebuild).
-        The items are put again (the same item twice changes nothing); the profile's keys are set only if its
-        version is still ``customer.version`` (else the change that moved it wrote them): False then."""
-        batch_write(self._ddb, self._table, [{"PutRequest": {"Item": to_item(item)}}
-                                             for _, item in sorted(search_items(customer.id, terms).items())])
+        """Write a customer's search and staff items and its profile's GSI3 keys as they are made now (the index
+        rebuild), if its profile is still at ``customer.version``: each transaction holds that check (the first
+        one by setting the GSI3 keys), so nothing is written for a version that has moved on; False then. The
+        items are put again (the same item twice changes nothing)."""
+        items = [item for _, item in sorted(search_items(customer.id, terms).items())]
+        items += [_staff_item(customer, user) for user in customer.assigned_staff]
+        bucket = kind_bucket(customer.type, customer.status, id_time(customer.id))
+        keys = {"Update": {
+            "TableName": self._table, "Key": key(customer_pk(customer.id), PROFILE),
+            "UpdateExpression": "SET GSI3PK = :pk, GSI3SK = :id", "ConditionExpression": "version = :v",
+            "ExpressionAttributeValues": {":pk": {"S": bucket}, ":id": {"S": customer.id},
+                                          ":v": {"N": str(customer.version)}}}}
         try:
-            call(self._ddb.update_item, TableName=self._table, Key=key(customer_pk(customer.id), PROFILE),
-                 UpdateExpression="SET GSI3PK = :pk, GSI3SK = :id", ConditionExpression="version = :v",
-                 ExpressionAttributeValues={
-                     ":pk": {"S": kind_bucket(customer.type, customer.status, id_time(customer.id))},
-                     ":id": {"S": customer.id}, ":v": {"N": str(customer.version)}})
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
+            self.write_checked(customer.id, customer, items, [], first=keys)
+        except StaleVersion:
             return False
         return True
+
+    def write_checked(self, customer_id: str, customer: Customer | None, puts: list[dict[str, Any]],
+                      deletes: list[ItemKey], first: dict[str, Any] | None = None) -> None:
+        """Put and delete items that follow a customer's profile, in transactions that each check the profile is
+        still ``customer`` (its version; ``None``: that there is none), so none is written for a profile that
+        has moved on meanwhile: ``StaleVersion`` then (the transactions before it stand, right for the version
+        they checked). ``first``, an action on the profile that checks its version, stands in for the check of
+        the first transaction."""
+        writes = [put_action(self._table, item) for item in puts]
+        writes += [delete_action(self._table, key(pk, sk)) for pk, sk in deletes]
+        profile = key(customer_pk(customer_id), PROFILE)
+        if customer is None:
+            check = {"TableName": self._table, "Key": profile, "ConditionExpression": "attribute_not_exists(PK)"}
+        else:
+            check = {"TableName": self._table, "Key": profile, "ConditionExpression": "version = :v",
+                     "ExpressionAttributeValues": {":v": {"N": str(customer.version)}}}
+        guard = first
+        room = TRANSACTION_MAX - 1
+        for start in range(0, len(writes), room):
+            actions = [guard or {"ConditionCheck": check}, *writes[start:start + room]]
+            self._transact([(None, a) for a in actions], {})
+            guard = None
+        if not writes and first:
+            self._transact([(None, first)], {})
+
+    def settle_search_items(self, customer_id: str, keys: list[ItemKey]) -> bool:
+        """Make the search items at ``keys`` what the customer's profile, read now, makes them (gone where it
+        makes none, or there is no profile), checking the profile meanwhile; read again if it moved on. For the
+        items a failed transaction put before it. False if the profile kept moving (the items stay as they are:
+        search checks every customer it shows on the profile; the index rebuild removes them)."""
+        for _ in range(SETTLE_ATTEMPTS):
+            customer = self.get(customer_id, consistent=True)
+            made = search_items(customer_id, customer_terms(customer)) if customer else {}
+            try:
+                self.write_checked(customer_id, customer, [made[k] for k in keys if k in made],
+                                   [k for k in keys if k not in made])
+            except (StaleVersion, RetryLater):
+                continue
+            return True
+        return False
 
     def search_item_keys(self, customer_id: str, terms: set[Term]) -> list[ItemKey]:
         """The keys of the search items a customer with these terms has (to remove them)."""
@@ -456,11 +526,12 @@ class CustomerRepository:
         """Delete items by (PK, SK), 25 a call, retrying what DynamoDB leaves unprocessed."""
         batch_write(self._ddb, self._table, [{"DeleteRequest": {"Key": key(pk, sk)}} for pk, sk in keys])
 
-    def _transact_with_search(self, actions: list[tuple[str | None, dict[str, Any]]], claims: dict[str, str],
-                              search: SearchItemChanges) -> None:
+    def _transact_with_search(self, customer_id: str, actions: list[tuple[str | None, dict[str, Any]]],
+                              claims: dict[str, str], search: SearchItemChanges) -> None:
         """The transaction with the search item changes in it. Those that do not fit in one transaction are
         put before it (an item for a term the profile does not have yet is never shown: search checks the
-        profile) and deleted after it (likewise harmless if the deletion never happens)."""
+        profile) and deleted after it (likewise harmless if the deletion never happens). If the transaction
+        fails, the items put before it are settled on the profile as it is then: none is left over."""
         room = TRANSACTION_MAX - len(actions)
         puts, early = search.put[:room], search.put[room:]
         room -= len(puts)
@@ -469,7 +540,13 @@ class CustomerRepository:
         actions += [(None, delete_action(self._table, key(pk, sk))) for pk, sk in deletes]
         if early:
             batch_write(self._ddb, self._table, [{"PutRequest": {"Item": to_item(i)}} for i in early])
-        self._transact(actions, claims)
+        try:
+            self._transact(actions, claims)
+        except Exception:
+            if early:
+                with contextlib.suppress(RetryLater):  # then they stay over, harmless; the rebuild removes them
+                    self.settle_search_items(customer_id, [(i["PK"], i["SK"]) for i in early])
+            raise
         if late:
             self.remove_items(late)
 
@@ -533,8 +610,9 @@ def _claim_item(kind: str, value: str, customer_id: str) -> dict[str, Any]:
     return {"PK": claim_pk(kind, value), "SK": CLAIM, "customer_id": customer_id}
 
 
-def _staff_item(customer_id: str, user: str) -> dict[str, Any]:
-    return {"PK": customer_pk(customer_id), "SK": f"STAFF#{user}", "GSI1PK": f"STAFF#{user}", "GSI1SK": customer_id}
+def _staff_item(customer: Customer, user: str) -> dict[str, Any]:
+    return {"PK": customer_pk(customer.id), "SK": f"STAFF#{user}", "GSI1PK": f"STAFF#{user}", "GSI1SK": customer.id,
+            "GSI3PK": staff_bucket(user, customer.type, customer.status), "GSI3SK": customer.id}
 
 
 def history_item(customer_id: str, entry: HistoryEntry, suffix: str | None = None) -> dict[str, Any]:

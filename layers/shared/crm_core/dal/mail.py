@@ -1,7 +1,11 @@
 """Web login, password-reset tokens, mailings, mail lists and suppressed addresses, in the customers table.
 
-- login: ``CUST#<id>`` / ``LOGIN`` — the Argon2id hash, whether it must be changed at the next login, and its
-  ``generation``, one more each time a password is set, by any route.
+- login: ``LOGIN#<customer id>`` / ``LOGIN`` — the Argon2id hash, whether it must be changed at the next login,
+  its ``generation``, one more each time a password is set, by any route, and its recovery address (``email``:
+  where reset links go — the customer's email when an admin last set a password). A partition of its own, so
+  the public function, which sets passwords, writes no customer's partition. A login kept where logins were
+  kept before (``CUST#<id>`` / ``LOGIN``, in a table deployed earlier) is copied here the first time it is
+  read (``login``), carrying its generation on; from then on this one is the login.
 - reset token: ``RESET#<sha-256 of the token>`` / ``TOKEN`` — the customer, the login's generation when it was
   made, and when it expires (and an ``expiration`` for TTL). Only the hash is stored. Using it deletes it in
   the same transaction that sets the new password, on the condition that it is still there, unexpired, and of
@@ -40,6 +44,10 @@ from crm_core.dal.dynamo import (
 LOGIN = "LOGIN"
 
 
+def login_pk(customer_id: str) -> str:
+    return f"LOGIN#{customer_id}"
+
+
 class TokenSpent(Exception):
     """The reset token is unknown, used or expired."""
 
@@ -52,18 +60,58 @@ class MailRepository:
     # ---- login ---------------------------------------------------------------------------------------
 
     def login(self, customer_id: str) -> dict[str, Any] | None:
+        answer = call(self._ddb.get_item, TableName=self._table, Key=key(login_pk(customer_id), LOGIN),
+                      ConsistentRead=True)
+        return from_item(answer["Item"]) if "Item" in answer else self._adopt(customer_id)
+
+    def _adopt(self, customer_id: str) -> dict[str, Any] | None:
+        """The login kept in the customer's partition by an earlier version, copied to its own (None: none)."""
         answer = call(self._ddb.get_item, TableName=self._table, Key=key(customer_pk(customer_id), LOGIN),
                       ConsistentRead=True)
-        return from_item(answer["Item"]) if "Item" in answer else None
+        if "Item" not in answer:
+            return None
+        try:
+            call(self._ddb.put_item, TableName=self._table, ConditionExpression="attribute_not_exists(PK)",
+                 Item={**answer["Item"], "PK": {"S": login_pk(customer_id)}})
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+        return self.login(customer_id)  # this copy, or the one another request made meanwhile
 
-    def set_password(self, customer_id: str, password_hash: str, must_change: bool, by: str) -> None:
-        """Set the password (a new login, or a new generation of it: every reset link made before is dead)."""
-        call(self._ddb.update_item, **_set_password(self._table, customer_id, password_hash, must_change, by))
+    def set_password(self, customer_id: str, password_hash: str, must_change: bool, by: str,
+                     rebind: bool = False, recovery: str | None = None) -> None:
+        """Set the password (a new login, or a new generation of it: every reset link made before is dead).
+        ``rebind``: reset links go to ``recovery`` from now on (none: no reset links); else where they went."""
+        self.login(customer_id)  # an earlier version's login is carried over first, with its generation
+        call(self._ddb.update_item, **_set_password(self._table, customer_id, password_hash, must_change, by,
+                                                    rebind, recovery))
+
+    def email_when_set(self, customer_id: str, set_at: str | None) -> tuple[bool, str | None]:
+        """For a login kept before recovery addresses were: whether the customer's email changed after its
+        password was set (``set_at``), and if so what it was then (the first change's old value) — read from the
+        customer's history."""
+        request: dict[str, Any] = {
+            "TableName": self._table, "KeyConditionExpression": "PK = :pk AND SK BETWEEN :from AND :to",
+            "ExpressionAttributeValues": {":pk": {"S": customer_pk(customer_id)},
+                                          ":from": {"S": f"HIST#{set_at or ''}"}, ":to": {"S": "HIST#~"}},
+            "Limit": 200}
+        while True:
+            answer = call(self._ddb.query, **request)
+            for item in answer.get("Items", []):
+                for change in from_item(item)["entry"].get("changes") or []:
+                    if change.get("field") == "email":
+                        old = change.get("old")
+                        return True, str(old) if old else None
+            if "LastEvaluatedKey" not in answer:
+                return False, None
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def generation(self, customer_id: str) -> int | None:
         """The login's generation (0 for one set before generations were counted); None without a login."""
+        if self.login(customer_id) is None:
+            return None
         try:
-            answer = call(self._ddb.update_item, TableName=self._table, Key=key(customer_pk(customer_id), LOGIN),
+            answer = call(self._ddb.update_item, TableName=self._table, Key=key(login_pk(customer_id), LOGIN),
                           UpdateExpression="ADD #g :zero", ConditionExpression="attribute_exists(PK)",
                           ExpressionAttributeNames={"#g": "generation"},
                           ExpressionAttributeValues={":zero": {"N": "0"}}, ReturnValues="ALL_NEW")
@@ -101,6 +149,7 @@ class MailRepository:
         once."""
         token = self.token(token_hash)
         generation = int((token or {}).get("generation", -1))
+        self.login(customer_id)  # a link sent before the login moved to its own partition still works
         update = _set_password(self._table, customer_id, password_hash, False, "password reset")
         update["ConditionExpression"] = "attribute_exists(PK) AND #g = :g"
         update["ExpressionAttributeValues"][":g"] = {"N": str(generation)}
@@ -269,11 +318,18 @@ class MailRepository:
         return "Attributes" in answer
 
 
-def _set_password(table: str, customer_id: str, password_hash: str, must_change: bool, by: str) -> dict[str, Any]:
-    """The UpdateItem that sets a login's password and moves its generation on."""
-    return {"TableName": table, "Key": key(customer_pk(customer_id), LOGIN),
-            "UpdateExpression": "SET password_hash = :h, must_change = :m, set_at = :at, set_by = :by "
-                                "ADD #g :one",
-            "ExpressionAttributeNames": {"#g": "generation"},
-            "ExpressionAttributeValues": to_item({":h": password_hash, ":m": must_change, ":at": iso(utcnow()),
-                                                  ":by": by, ":one": 1})}
+def _set_password(table: str, customer_id: str, password_hash: str, must_change: bool, by: str,
+                  rebind: bool = False, recovery: str | None = None) -> dict[str, Any]:
+    """The UpdateItem that sets a login's password and moves its generation on (``rebind``: and sets where
+    reset links go, or that they go nowhere)."""
+    values: dict[str, Any] = {":h": password_hash, ":m": must_change, ":at": iso(utcnow()), ":by": by, ":one": 1}
+    expression = "SET password_hash = :h, must_change = :m, set_at = :at, set_by = :by"
+    if rebind and recovery:
+        expression += ", #e = :e"
+        values[":e"] = recovery
+    expression += " ADD #g :one"
+    if rebind and not recovery:
+        expression += " REMOVE #e"
+    return {"TableName": table, "Key": key(login_pk(customer_id), LOGIN), "UpdateExpression": expression,
+            "ExpressionAttributeNames": {"#g": "generation", **({"#e": "email"} if rebind else {})},
+            "ExpressionAttributeValues": to_item(values)}

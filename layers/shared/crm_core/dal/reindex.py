@@ -6,14 +6,25 @@ function's role allows ``dynamodb:Scan``). Kept apart from ``CustomerRepository`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from crm_core.dal.customers import PROFILE, customer_from_item
 from crm_core.dal.dynamo import call
-from crm_core.dal.search import ItemKey
+from crm_core.dal.search import PAIR, PREFIX, ItemKey
 from crm_core.models.customer import Customer
 
 LEGACY_TERM = "TERM#"  # the search index's items before prefix and pair items; the rebuild removes them
+
+
+@dataclass
+class ScanPage:
+    """What one page of the Scan holds for the rebuild."""
+
+    profiles: list[Customer]
+    legacy: list[ItemKey]  # the keys of its TERM# items
+    search: list[tuple[ItemKey, str]]  # its S#/P# items: key and terms (w)
+    resume: dict[str, Any] | None  # where the next page starts (None: the segment is done)
 
 
 class TableScan:
@@ -21,22 +32,25 @@ class TableScan:
         self._ddb = ddb
         self._table = table
 
-    def page(self, segment: int, segments: int, start: dict[str, Any] | None,
-             limit: int) -> tuple[list[Customer], list[ItemKey], dict[str, Any] | None]:
-        """One page of a (parallel) Scan: its profiles, the keys of its ``TERM#`` items, and where the next page
-        starts (None: the segment is done)."""
+    def page(self, segment: int, segments: int, start: dict[str, Any] | None, limit: int) -> ScanPage:
+        """One page of a (parallel) Scan: its profiles, earlier search items and search items."""
         request: dict[str, Any] = {
             "TableName": self._table, "Segment": segment, "TotalSegments": segments, "Limit": limit,
-            "FilterExpression": "SK = :profile OR begins_with(PK, :legacy)",
-            "ExpressionAttributeValues": {":profile": {"S": PROFILE}, ":legacy": {"S": LEGACY_TERM}},
+            "FilterExpression": "SK = :profile OR begins_with(PK, :legacy) OR begins_with(PK, :prefix) "
+                                "OR begins_with(PK, :pair)",
+            "ExpressionAttributeValues": {":profile": {"S": PROFILE}, ":legacy": {"S": LEGACY_TERM},
+                                          ":prefix": {"S": PREFIX}, ":pair": {"S": PAIR}},
         }
         if start:
             request["ExclusiveStartKey"] = start
         answer = call(self._ddb.scan, **request)
-        profiles, legacy = [], []
+        found = ScanPage([], [], [], answer.get("LastEvaluatedKey"))
         for item in answer.get("Items", []):
-            if item["SK"]["S"] == PROFILE:
-                profiles.append(customer_from_item(item))
+            pk, sk = item["PK"]["S"], item["SK"]["S"]
+            if sk == PROFILE:
+                found.profiles.append(customer_from_item(item))
+            elif pk.startswith(LEGACY_TERM):
+                found.legacy.append((pk, sk))
             else:
-                legacy.append((item["PK"]["S"], item["SK"]["S"]))
-        return profiles, legacy, answer.get("LastEvaluatedKey")
+                found.search.append(((pk, sk), item.get("w", {}).get("S", "")))
+        return found

@@ -25,6 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from crm_core.models.customer import Customer
+from crm_core.text import phone_terms, postcode_terms, words
+
 PREFIX = "S#"
 PAIR = "P#"
 MIN_PREFIX = 2
@@ -33,6 +36,20 @@ LONG_PAIR = PAIR_STARTS[-1]
 
 Term = tuple[str, str]  # (term, field)
 ItemKey = tuple[str, str]  # (PK, SK)
+
+
+def customer_terms(c: Customer) -> set[Term]:
+    """The (term, field) pairs that make a customer findable."""
+    by_field: dict[str, set[str]] = {
+        "name": set(words(c.first_name)) | set(words(c.last_name)) | set(words(c.organization_name)),
+        "organization": set(words(c.organization_name)),
+        "customer_number": {c.customer_number},
+        "email": set(words(c.email)),
+        "phone": phone_terms(c.phone),
+        "username": set(words(c.username)) | ({c.username} if c.username and c.username.isalnum() else set()),
+        "postcode": postcode_terms(c.address.postcode if c.address else None),
+    }
+    return {(term, field) for field, terms in by_field.items() for term in terms}
 
 
 def prefix_pk(prefix: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from crm_core.clock import utcnow
 from crm_core.dal.customers import CustomerRepository, NewCustomer
+from crm_core.dal.search import customer_terms
 from crm_core.errors import DomainError, RetryLater
 from crm_core.ids import format_customer_number
 from crm_core.imports.matching import Decision
@@ -21,7 +22,7 @@ from crm_core.imports.rows import ChunkRow, Problem, RowRecord
 from crm_core.imports.store import ImportJobRepository
 from crm_core.models.customer import Customer, FieldChange, HistoryEntry
 from crm_core.models.imports import ImportJob, RevertOutcome, RowError
-from crm_core.services.customers import CustomerService, claims_of, customer_terms, dedupe_of, diffable
+from crm_core.services.customers import CustomerService, claims_of, dedupe_of, diffable
 
 
 def import_actor(job: ImportJob) -> str:

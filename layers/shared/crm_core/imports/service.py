@@ -40,7 +40,7 @@ from botocore.exceptions import ClientError
 from crm_core.clock import utcnow
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
-from crm_core.errors import Conflict, DomainError, NotFound, RetryLater
+from crm_core.errors import ConfigurationError, Conflict, DomainError, NotFound, RetryLater
 from crm_core.ids import derived_id, new_id
 from crm_core.imports.applying import Applier, import_actor
 from crm_core.imports.checking import Defaults, Outlet, Reading, check_workbook, header_record, rejected_record
@@ -110,11 +110,13 @@ class ImportService:
         upload = self._files.upload_form(job.source_key, self._limits.max_upload_bytes, self._limits.upload_seconds)
         return ImportCreated(job=job, upload=upload)
 
-    def get(self, job_id: str) -> ImportJob:
+    def get(self, job_id: str, report_link: bool = True) -> ImportJob:
+        """The job; with a link to its report workbook (the rejected rows: personal data in bulk) if
+        ``report_link`` — for a caller whose role may see it (``crm_core.roles.REPORT_LINK``)."""
         job = self._jobs.get(job_id)
         if job is None:
             raise NotFound(f"import {job_id} does not exist")
-        if job.report_key:
+        if job.report_key and report_link:
             name = job.filename.removesuffix(".xlsx") + " - rejected rows.xlsx"
             job.report_url = self._files.link(job.report_key, self._limits.link_seconds, name)
             job.report_expires_at = utcnow().replace(microsecond=0) + timedelta(seconds=self._limits.link_seconds)
@@ -173,7 +175,7 @@ class ImportService:
     def _begin_run(self, job: ImportJob, fields: dict[str, Any], status: str, remove: list[str],
                    read: bool = False) -> ImportJob:
         if self._queue is None:
-            raise DomainError("imports are not available here")
+            raise ConfigurationError("IMPORT_QUEUE_URL is not set for this function")
         if utcnow() - job.created_at > timedelta(days=KEEP_DAYS - 1):
             raise Conflict(f"import {job.id} is older than {KEEP_DAYS - 1} days: its files are gone; upload again")
         run = job.run + 1
@@ -325,7 +327,7 @@ class ImportService:
 
     def _send_chunks(self, job: ImportJob) -> None:
         if self._queue is None:
-            raise DomainError("imports are not available here")
+            raise ConfigurationError("IMPORT_QUEUE_URL is not set for this function")
         done = self._jobs.chunk_markers(job.id, job.run)
         self._queue.send([ImportWork(job_id=job.id, run=job.run, chunk=n)
                           for n in range(job.chunks_total) if n not in done])

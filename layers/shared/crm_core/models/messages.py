@@ -5,7 +5,7 @@ adapter (``crm_core.dal.queues``) fills it in. A body that is not one of its que
 (``batchItemFailures``) and, after the queue's tries, waits in its dead-letter queue.
 
 - export queue: ``ExportRequested``;
-- mail queue: ``MailMessage`` — ``PlanMailing``, ``SendBatch``, ``SendPasswordReset``;
+- mail queue: ``MailMessage`` — ``PlanMailing``, ``SendBatch``, ``SendPasswordReset``, ``MarketingOptOut``;
 - accounting queue: ``AccountingRunRequested``;
 - import queue: ``crm_core.imports.queue.ImportMessage`` — ``ImportWork``, beside S3's own notices
   (``UploadNotices``, ``S3TestEvent``).
@@ -68,7 +68,15 @@ class SendPasswordReset(QueueMessage):
         return self
 
 
-MailMessage = Annotated[PlanMailing | SendBatch | SendPasswordReset, Field(discriminator="kind")]
+class MarketingOptOut(QueueMessage):
+    """A customer used an unsubscribe link: their marketing email goes off (the mailer writes it, with its history
+    entry; the public function that takes the click writes no customer's records)."""
+
+    kind: Literal["opt_out"] = "opt_out"
+    customer_id: Id
+
+
+MailMessage = Annotated[PlanMailing | SendBatch | SendPasswordReset | MarketingOptOut, Field(discriminator="kind")]
 
 
 class AccountingRunRequested(QueueMessage):

@@ -10,7 +10,8 @@ from typing import Any, Literal
 from crm_core.clock import iso, utcnow
 from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import ClaimTaken, CustomerRepository, HasTransactions, StaleVersion, customer_pk
-from crm_core.dal.search import LONG_PAIR, PAIR_STARTS, PostingPage, Term, pair_partition, prefix_pk
+from crm_core.dal.mail import LOGIN, login_pk
+from crm_core.dal.search import LONG_PAIR, PAIR_STARTS, PostingPage, customer_terms, pair_partition, prefix_pk
 from crm_core.errors import (
     Conflict,
     CustomerHasTransactions,
@@ -43,15 +44,7 @@ from crm_core.models.customer import (
 )
 from crm_core.services.staff import KnownStaff
 from crm_core.status import StatusAction, options, refuse_merged, transition
-from crm_core.text import (
-    SEARCH_FIELDS,
-    dedupe_key,
-    normalise_email,
-    phone_terms,
-    postcode_terms,
-    query_words,
-    words,
-)
+from crm_core.text import SEARCH_FIELDS, dedupe_key, normalise_email, query_words
 
 MAX_STAFF = 2
 TRACKED = ("status", "inactive_reason", "status_before_deactivation", "email_preferences")
@@ -65,20 +58,6 @@ _TYPE_FIELDS = {"individual": ("first_name", "last_name"), "organization": ("org
 @dataclass(frozen=True)
 class Paging:
     default: int
-
-
-def customer_terms(c: Customer) -> set[Term]:
-    """The (term, field) pairs that make a customer findable."""
-    by_field: dict[str, set[str]] = {
-        "name": set(words(c.first_name)) | set(words(c.last_name)) | set(words(c.organization_name)),
-        "organization": set(words(c.organization_name)),
-        "customer_number": {c.customer_number},
-        "email": set(words(c.email)),
-        "phone": phone_terms(c.phone),
-        "username": set(words(c.username)) | ({c.username} if c.username and c.username.isalnum() else set()),
-        "postcode": postcode_terms(c.address.postcode if c.address else None),
-    }
-    return {(term, field) for field, terms in by_field.items() for term in terms}
 
 
 def claims_of(c: Customer) -> dict[str, str]:
@@ -105,7 +84,7 @@ class CustomerService:
         """The assigned staff wanted, each new one checked against the staff directory (one already assigned
         stays even if they have left, so the others can still be edited)."""
         new = [name for name in dict.fromkeys(wanted) if name not in current]
-        spelt = dict(zip(new, self._known_staff(field, new), strict=True))
+        spelt = dict(zip(new, self._known_staff(field, new), strict=True)) if new else {}
         return list(dict.fromkeys(spelt.get(name, name) for name in wanted))
 
     # ---- create ------------------------------------------------------------------------------------
@@ -270,6 +249,7 @@ class CustomerService:
                 links.append((item["related_id"], item["SK"]))
         keys += self._repo.search_item_keys(customer_id, {(t, f) for t, f in tombstone.get("terms", [])})
         keys += [(customer_pk(other), sk) for other, sk in links]
+        keys.append((login_pk(customer_id), LOGIN))  # the web login, kept in a partition of its own
         self._repo.remove_items(keys)
         now = utcnow()
         for other, sk in links:
@@ -393,13 +373,13 @@ class CustomerService:
         narrowed = None if fields == set(SEARCH_FIELDS) else fields
         window = params.registered_within_days
         lowest = min_id_at(utcnow() - timedelta(days=window)) if window else None
-        staff = self._repo.assigned_to(params.assigned_to) if params.assigned_to else None
         wanted = limit + 1  # one more than the page tells whether there is a next one
         budget = READ_PAGES_AT_MOST * wanted
 
         def keeps(c: Customer) -> bool:
             return (_has_words(c, words, fields) and params.type in (None, c.type)
-                    and params.status in (None, c.status) and (staff is None or c.id in staff))
+                    and params.status in (None, c.status)
+                    and params.assigned_to in (None, *c.assigned_staff))
 
         direct = pair_partition(words, LONG_PAIR)
         if direct:
@@ -454,16 +434,11 @@ class CustomerService:
         return pair[0], pair[1], None
 
     def _assigned_page(self, params: SearchParams, after: str | None, limit: int) -> tuple[list[Customer], str | None]:
-        """A staff user's customers (all read: a staff user's own list), filtered, newest first."""
-        ids = self._repo.assigned_to(params.assigned_to or "")
-        if params.registered_within_days:
-            oldest = min_id_at(utcnow() - timedelta(days=params.registered_within_days))
-            ids = {i for i in ids if i >= oldest}  # an id carries its registration time
-        if ids and (params.type or params.status):
-            known = self._repo.types_and_statuses(sorted(ids))
-            ids = {i for i in ids if i in known and params.type in (None, known[i][0])
-                   and params.status in (None, known[i][1])}
-        ordered = sorted((i for i in ids if after is None or i < after), reverse=True)
+        """A staff user's customers, newest first, of a type and/or status if asked, a page read at a time."""
+        window = params.registered_within_days
+        lowest = min_id_at(utcnow() - timedelta(days=window)) if window else None
+        ordered = self._repo.assigned_page(params.assigned_to or "", lowest, after, limit + 1, params.type,
+                                           params.status)
         found = self._repo.get_many(ordered[:limit]) if ordered else {}
         return [found[i] for i in ordered[:limit] if i in found], ordered[limit - 1] if len(ordered) > limit else None
 

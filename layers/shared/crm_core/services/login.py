@@ -23,8 +23,8 @@ from crm_core.dal.mail import MailRepository, TokenSpent
 from crm_core.dal.queues import Queue
 from crm_core.dal.ratelimit import RateLimiter, subject_digest
 from crm_core.errors import (
+    ConfigurationError,
     Conflict,
-    DomainError,
     Invalid,
     InvalidCredentials,
     InvalidToken,
@@ -83,7 +83,8 @@ class LoginService:
                           fields=[field_error("password", p) for p in problems])
         if not customer.username:
             customer = self._service.change(customer, {"username": username}, actor, refuse_duplicates=False)
-        self._mail.set_password(customer.id, hash_password(request.password), False, actor)
+        self._mail.set_password(customer.id, hash_password(request.password), False, actor, rebind=True,
+                                recovery=customer.email)
         return {"customer_id": customer.id, "username": username, "must_change_password": False}
 
     def random_password(self, customer_id: str, actor: str) -> TemporaryPassword:
@@ -92,19 +93,32 @@ class LoginService:
             raise Conflict("the customer has no username yet: set a login first",
                            fields=[field_error("username", "is not set")])
         password = random_password()
-        self._mail.set_password(customer.id, hash_password(password), True, actor)
+        self._mail.set_password(customer.id, hash_password(password), True, actor, rebind=True,
+                                recovery=customer.email)
         return TemporaryPassword(username=customer.username, temporary_password=password, must_change_password=True)
 
     def staff_reset(self, customer_id: str, actor: str) -> dict[str, Any]:
         customer = self._customer(customer_id)
-        if not customer.email:
-            raise Conflict("the customer has no email address", fields=[field_error("email", "is not set")])
-        if self._mail.login(customer.id) is None:
+        login = self._mail.login(customer.id)
+        if login is None:
             raise Conflict("the customer has no web login: set one first (PUT …/login)")
+        to = self.recovery_address(customer, login)
+        if not to:
+            raise Conflict("the web login has no address for reset links; an admin setting a password gives it the "
+                           "customer's email", fields=[field_error("email", "is not the login's")])
         if self._limiter.remaining("reset-account", customer.id, *RESET_LIMIT) <= 0:
             raise self._too_many(RESET_LIMIT)
         self._queue(SendPasswordReset(customer_id=customer.id, asked_by=actor))
-        return {"queued": True, "to": customer.email}
+        return {"queued": True, "to": to}
+
+    def recovery_address(self, customer: Customer, login: dict[str, Any]) -> str | None:
+        """Where the login's reset links go: the customer's email when an admin last set a password for it —
+        not the email as it is now, which staff may edit. (A login kept before recovery addresses were is bound to
+        the email the customer had when its password was last set, read from the history.)"""
+        if login.get("email"):
+            return str(login["email"])
+        changed, then = self._mail.email_when_set(customer.id, login.get("set_at"))
+        return then if changed else customer.email
 
     # ---- public --------------------------------------------------------------------------------------
 
@@ -172,25 +186,28 @@ class LoginService:
 
     # ---- the mailer's side of a reset ----------------------------------------------------------------
 
-    def reset_mail(self, message: SendPasswordReset, minutes: int) -> tuple[Customer, str] | None:
-        """The customer a queued reset is for, and a fresh token for the link; None when no account may get
-        one (unknown, without an email or a web login, not allowed to sign in, or past its reset budget)."""
+    def reset_mail(self, message: SendPasswordReset, minutes: int) -> tuple[Customer, str, str] | None:
+        """The customer a queued reset is for, a fresh token for the link and the address it goes to (the
+        login's, ``recovery_address``); None when no account may get one (unknown, without a web login or an
+        address for it, not allowed to sign in, or past its reset budget)."""
         customer_id = message.customer_id
         if not customer_id and message.username:
             customer_id = self._customers.claim_owner("username", message.username)
         if not customer_id and message.email:
             customer_id = self._customers.claim_owner("email", normalise_email(message.email))
         customer = self._customers.get(str(customer_id)) if customer_id else None
-        if customer is None or not customer.email or customer.status not in MAY_SIGN_IN:
+        if customer is None or customer.status not in MAY_SIGN_IN:
             return None
-        generation = self._mail.generation(customer.id)
-        if generation is None:
-            return None  # no web login: a reset never creates one
+        login = self._mail.login(customer.id)
+        to = self.recovery_address(customer, login) if login else None
+        generation = self._mail.generation(customer.id) if to else None
+        if not to or generation is None:
+            return None  # no web login (a reset never creates one), or no address for its links
         if not self._limiter.hit("reset-account", customer.id, *RESET_LIMIT):
             return None  # the account's budget, whoever asked and by username, email or staff
         token, hashed = new_token()
         self._mail.put_token(hashed, customer.id, generation, utcnow() + timedelta(minutes=minutes))
-        return customer, token
+        return customer, token, to
 
     # ---- helpers ---------------------------------------------------------------------------------------
 
@@ -207,5 +224,5 @@ class LoginService:
 
     def _queue(self, message: SendPasswordReset) -> None:
         if self._mail_queue is None:
-            raise DomainError("email is not available here")
+            raise ConfigurationError("MAIL_QUEUE_URL is not set for this function")
         self._mail_queue.send([message])

@@ -23,15 +23,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crm_core.clock import iso, utcnow
+from crm_core.cursor import CursorCodec
 from crm_core.dal.customers import CustomerRepository
 from crm_core.dal.mail import MailRepository
 from crm_core.dal.queues import Queue
 from crm_core.dal.ses import QuotaExhausted, Rejected, SesMail
-from crm_core.errors import Conflict, Invalid, NotFound, field_error
+from crm_core.errors import ConfigurationError, Conflict, Invalid, NotFound, field_error
 from crm_core.ids import new_id
 from crm_core.mail import RECIPIENTS_PER_MESSAGE
 from crm_core.mail.render import TemplateRefused
-from crm_core.models.customer import EmailPreferencesPut, SearchParams
+from crm_core.models.customer import PAGE_MAX, EmailPreferencesPut, SearchParams
 from crm_core.models.mail import Mailing as MailingView
 from crm_core.models.mail import (
     MailingCreate,
@@ -53,7 +54,8 @@ PAUSE = timedelta(hours=6)  # after the daily quota ran out: try again then (the
 class MailingService:
     def __init__(self, customers: CustomerRepository, customer_service: CustomerService, mail: MailRepository,
                  mail_queue: Queue | None, base_url: Callable[[], str] | None,
-                 signing_key: Callable[[], str] | None, sender: Callable[[], SesMail] | None = None) -> None:
+                 signing_key: Callable[[], str] | None, sender: Callable[[], SesMail] | None = None,
+                 cursors: CursorCodec | None = None) -> None:
         self._customers = customers
         self._service = customer_service
         self._mail = mail
@@ -61,6 +63,7 @@ class MailingService:
         self._base_url = base_url  # read when a link is made: a value read at run time
         self._key = signing_key
         self._sender = sender
+        self._cursors = cursors
         self._templates: dict[str, Any] = {}
         self._tally: dict[str, int] = {}
 
@@ -92,14 +95,19 @@ class MailingService:
         self._queue([PlanMailing(mailing_id=mailing["id"])])
         return self.get(mailing["id"])
 
-    def get(self, mailing_id: str, limit: int = 100, after: str | None = None) -> MailingView:
+    def get(self, mailing_id: str, limit: int | None = None, cursor: str | None = None) -> MailingView:
+        """The mailing and a page of its recipients' outcomes (``next_cursor``: a signed cursor to the next)."""
+        if self._cursors is None:
+            raise ConfigurationError("this function reads no mailings")
         mailing = self._mail.mailing(mailing_id)
         if mailing is None:
             raise NotFound(f"mailing {mailing_id} does not exist")
-        recipients, last = self._mail.recipients(mailing_id, limit, after)
+        scope = CursorCodec.scope_of("mailing", mailing_id)
+        after = str(self._cursors.decode(cursor, scope)) if cursor else None
+        recipients, last = self._mail.recipients(mailing_id, limit or PAGE_MAX, after)
         view = MailingView.model_validate(plain(mailing))
         view.recipients = [RecipientOutcome.model_validate(r) for r in recipients]
-        view.next_cursor = last
+        view.next_cursor = self._cursors.encode(scope, last) if last else None
         return view
 
     # ---- mail lists --------------------------------------------------------------------------------------
@@ -247,15 +255,23 @@ class MailingService:
         UnsubscribeSigner(self._signing_key()).read(token)
 
     def unsubscribe(self, token: str) -> dict[str, str]:
-        """Opt the customer out of marketing email; the same answer however often it is used."""
+        """Opt the customer out of marketing email: queued for the mailer, which applies it (``opt_out``); the
+        same answer however often it is used."""
         from crm_core.mail.unsubscribe import UnsubscribeSigner
+        from crm_core.models.messages import MarketingOptOut
 
         customer_id, _ = UnsubscribeSigner(self._signing_key()).read(token)
-        customer = self._customers.get(customer_id)
-        if customer is not None and customer.email_preferences.marketing:
-            self._service.set_email_preferences(customer_id, EmailPreferencesPut(marketing=False),
-                                                "the customer (unsubscribe link)")
+        self._queue([MarketingOptOut(customer_id=customer_id)])
         return {"message": "You are unsubscribed: we will not send you marketing email any more."}
+
+    def opt_out(self, customer_id: str) -> bool:
+        """Marketing email off for the customer (if it was on, and the customer is still here); whether it was."""
+        customer = self._customers.get(customer_id)
+        if customer is None or not customer.email_preferences.marketing or customer.status == "merged":
+            return False
+        self._service.set_email_preferences(customer_id, EmailPreferencesPut(marketing=False),
+                                            "the customer (unsubscribe link)")
+        return True
 
     def bounced(self, notification: dict[str, Any]) -> int:
         """An SES bounce or complaint notification: permanent bounces and complaints suppress the address."""
@@ -322,29 +338,29 @@ class MailingService:
         from crm_core.mail.unsubscribe import UnsubscribeSigner
 
         if self._base_url is None:
-            raise Invalid("links in emails are not configured here")
+            raise ConfigurationError("PUBLIC_BASE_URL_PARAMETER is not set for this function")
         token = UnsubscribeSigner(self._signing_key()).token(customer_id, mailing_id)
         return UnsubscribeSigner.urls(self._base_url(), token)
 
     def link(self, path: str) -> str:
         """A link in an email to a page of the organisation's site (``path`` from its root)."""
         if self._base_url is None:
-            raise Invalid("links in emails are not configured here")
+            raise ConfigurationError("PUBLIC_BASE_URL_PARAMETER is not set for this function")
         return self._base_url().rstrip("/") + path
 
     def _signing_key(self) -> bytes:
         if self._key is None:
-            raise Invalid("unsubscribe links are not configured here")
+            raise ConfigurationError("UNSUBSCRIBE_SIGNING_SECRET is not set for this function")
         return self._key().encode()
 
     def _sender_now(self) -> SesMail:
         if self._sender is None:
-            raise Invalid("sending email is not configured here")
+            raise ConfigurationError("this function does not send email")
         return self._sender()
 
     def _queue(self, messages: list[QueueMessage]) -> None:
         if self._mail_queue is None:
-            raise Invalid("email is not available here")
+            raise ConfigurationError("MAIL_QUEUE_URL is not set for this function")
         if messages:
             self._mail_queue.send(messages)
 

@@ -14,14 +14,16 @@ from crm_core.clock import iso, utcnow
 from crm_core.dal.customers import CustomerRepository, customer_pk
 from crm_core.dal.merge import MergeRefused, MergeRepository, Unit
 from crm_core.dal.points import PointsRepository
+from crm_core.dal.search import customer_terms
 from crm_core.errors import Conflict, Invalid, NotFound, RetryLater, field_error
 from crm_core.models.customer import Customer, FieldChange, HistoryEntry
-from crm_core.services.customers import claims_of, customer_terms
+from crm_core.services.customers import claims_of
 from crm_core.status import refuse_merged
 
 # The source keeps its profile and its summaries; its money records move and the target's money summary is
-# rebuilt from them. The accounting link stays: the target has (or gets) its own.
-STAYS_WITH_SOURCE = ("PROFILE", "POINTS", "TOMBSTONE", "STAFF#", "MERGE#", "MONEY", "ACCOUNTING")
+# rebuilt from them. The accounting link stays: the target has (or gets) its own; so does a web login an earlier
+# version kept in the customer's partition (a merged customer signs in no more, and the target keeps its own).
+STAYS_WITH_SOURCE = ("PROFILE", "POINTS", "TOMBSTONE", "STAFF#", "MERGE#", "MONEY", "ACCOUNTING", "LOGIN")
 GOES_WITH_SOURCE = ("ACCTSYNC",)  # a merged customer is not synced to the accounts package any more
 
 

@@ -68,7 +68,7 @@ def task_index(task: dict[str, Any]) -> dict[str, Any]:
 
 
 INDEXES = {"task": task_index}
-STAFF_FIELDS = {"task": "assignee"}  # record fields that name a staff user of the directory
+STAFF_FIELDS = {"task": "assignee", "job": "assigned_to"}  # record fields that name a staff user of the directory
 
 
 class RecordService:
