@@ -90,6 +90,10 @@ def apply(work: ImportWork) -> None:
         count("ImportTriesFailed", 1)  # the message is retried; the import's outcome is counted when it ends
         raise
     logger.info("import work", extra={"run": work.run, "chunk": work.chunk, "result": done})
+    if done == "refused":  # a run whose reading failed ends here, with no chunk to count it
+        job = import_service().get(work.job_id)
+        if job.status == "failed":
+            count_outcome(job)
     if done != "applied" or work.chunk is None:
         return
     job = import_service().get(work.job_id)

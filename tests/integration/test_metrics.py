@@ -134,3 +134,20 @@ def test_an_import_that_fails_on_every_try_counts_each_try_and_no_finished_impor
     sums, _ = emitted(capsys.readouterr().out)
     # Then each try counts, and no import is counted as ended
     assert sums["ImportTriesFailed"] == 3 and sums["ImportsFailed"] == 0 and sums["ImportsCompleted"] == 0
+
+
+def test_a_check_again_that_cannot_read_the_workbook_counts_as_a_failed_import(
+        api: Call, drain: Drain, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811 - the fixture
+    # Given a finished dry run
+    started = upload(api, simple_workbook(3), dry_run=True)
+    drain()
+    capsys.readouterr()
+    # When staff check it again naming a sheet the workbook does not have
+    answer = api("POST", f"/imports/{started['id']}/dry-run", body={"sheet": "Nope"})
+    assert answer.status == 202
+    assert drain() == []
+    failed = api("GET", f"/imports/{started['id']}").body
+    sums, _ = emitted(capsys.readouterr().out)
+    # Then the import ends failed, saying why, and counts once as a failed import
+    assert failed["status"] == "failed" and "Nope" in failed["reason"]
+    assert sums["ImportsFailed"] == 1 and sums["ImportTriesFailed"] == 0
