@@ -456,6 +456,24 @@ def _growth_rows(results: list[SizeResult], searches: tuple[Search, ...]) -> tup
     return headers, rows
 
 
+def _list_table(title: str, matches: str, searches: tuple[Search, ...], results: list[SizeResult]) -> str:
+    """A table of lists without a keyword: per size, the customers the list holds, shown, read, calls."""
+    headers: list[str] = [title]
+    groups = [("", 1)]
+    for r in results:
+        headers += [matches, "shown", "read", "calls", "read/shown"]
+        groups.append((f" {_size_label(r.seeded.size)} ", 5))
+    rows = []
+    for search in searches:
+        row: list[object] = [search.shown]
+        for r in results:
+            m = r.measures[search.shown]
+            row += [count(m.matches), m.shown, count(m.items_read), m.calls,
+                    ratio(m.items_read / m.shown if m.shown else None, 1)]
+        rows.append(row)
+    return table(headers, rows, groups)
+
+
 def render(results: list[SizeResult], page_size: int) -> str:
     out = []
     seed_rows = [[_size_label(r.seeded.size), count(r.seeded.items),
@@ -487,40 +505,15 @@ def render(results: list[SizeResult], page_size: int) -> str:
     out.append("page. Once a search has a page of matches, items read should stay flat as the table grows.")
 
     out.append("")
-    headers = [f"no keyword: registered in the last {DEFAULT_WINDOW_DAYS} days"]
-    groups = [("", 1)]
-    for r in results:
-        headers += ["in window", "shown", "read", "calls", "read/shown"]
-        groups.append((f" {_size_label(r.seeded.size)} ", 5))
-    rows = []
-    for search in LISTINGS:
-        row = [search.shown]
-        for r in results:
-            m = r.measures[search.shown]
-            row += [count(m.matches), m.shown, count(m.items_read), m.calls,
-                    ratio(m.items_read / m.shown if m.shown else None, 1)]
-        rows.append(row)
-    out.append(table(headers, rows, groups))
+    out.append(_list_table(f"no keyword: registered in the last {DEFAULT_WINDOW_DAYS} days", "in window",
+                           LISTINGS, results))
     out.append("")
     out.append("The listing has no keyword: every customer registered in the window, newest first, from GSI1's")
     out.append("month buckets, or with a type or status from GSI3's (type, status, month) buckets, one to four a")
     out.append("month read for the rest of the page each and merged: about a page whatever the filter's share.")
 
     out.append("")
-    headers = ["a staff user's customers (assigned_to)"]
-    groups = [("", 1)]
-    for r in results:
-        headers += ["assigned", "shown", "read", "calls", "read/shown"]
-        groups.append((f" {_size_label(r.seeded.size)} ", 5))
-    rows = []
-    for search in ASSIGNED:
-        row = [search.shown]
-        for r in results:
-            m = r.measures[search.shown]
-            row += [count(m.matches), m.shown, count(m.items_read), m.calls,
-                    ratio(m.items_read / m.shown if m.shown else None, 1)]
-        rows.append(row)
-    out.append(table(headers, rows, groups))
+    out.append(_list_table("a staff user's customers (assigned_to)", "assigned", ASSIGNED, results))
     out.append("")
     out.append("A staff user's list (every other customer is assigned to one of four staff users) reads their GSI1")
     out.append("partition, or with a type or status their GSI3 (user, type, status) partitions, one to four, each")
